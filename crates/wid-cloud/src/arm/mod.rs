@@ -1,0 +1,213 @@
+//! Azure Resource Manager, the identity part: subscriptions, resource groups, user-assigned
+//! identities and their federated identity credentials, with ARM's paths, api-versions,
+//! status codes, bodies, errors and bearer-token authentication.
+//!
+//! ARM matches path segments case-insensitively, so one catch-all route parses the path
+//! with [`wid_model::arm_path::ArmPath`] and dispatches on it.
+
+mod error;
+mod federated_credentials;
+mod identities;
+mod resource_groups;
+mod subscriptions;
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use wid_model::arm_path::ArmPath;
+use wid_model::cloud::ARM_AUDIENCES;
+
+use crate::auth::{AuthError, Caller, verify_bearer};
+use crate::state::CloudState;
+
+pub use error::ArmError;
+
+/// Largest ARM request body accepted, in bytes.
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// Routes under `/subscriptions`.
+pub fn router() -> Router<CloudState> {
+    Router::new()
+        .route("/subscriptions", any(dispatch))
+        .route("/subscriptions/{*rest}", any(dispatch))
+}
+
+/// One ARM request, parsed and authenticated.
+#[derive(Debug)]
+pub struct ArmRequest {
+    /// The HTTP method.
+    pub method: Method,
+    /// The request path as sent.
+    pub path: String,
+    /// `api-version`.
+    pub api_version: String,
+    /// All query parameters.
+    pub query: HashMap<String, String>,
+    /// The body.
+    pub body: axum::body::Bytes,
+    /// `https://host[:port]` as the client addressed us, for `nextLink` and `Location`.
+    pub base: String,
+    /// The verified caller.
+    pub caller: Caller,
+}
+
+impl ArmRequest {
+    /// Parses the body as JSON, or answers ARM's `InvalidRequestContent`.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ArmError> {
+        let text = if self.body.is_empty() {
+            &b"{}"[..]
+        } else {
+            &self.body[..]
+        };
+        serde_json::from_slice(text).map_err(|e| {
+            ArmError::bad_request(
+                "InvalidRequestContent",
+                format!("The request content was invalid and could not be deserialized: '{e}'."),
+            )
+        })
+    }
+}
+
+fn authenticate(s: &CloudState, headers: &HeaderMap) -> Result<Caller, ArmError> {
+    let caller = verify_bearer(s, headers).map_err(|e| match e {
+        AuthError::Missing => ArmError::unauthorized(
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.",
+        ),
+        AuthError::Invalid(_) => {
+            ArmError::unauthorized("InvalidAuthenticationToken", "The access token is invalid.")
+        }
+        AuthError::Expired { expires, now } => ArmError::unauthorized(
+            "ExpiredAuthenticationToken",
+            format!(
+                "The access token expiry UTC time '{}' is earlier than current UTC time '{}'.",
+                wid_model::time_fmt::arm_utc(expires),
+                wid_model::time_fmt::arm_utc(now)
+            ),
+        ),
+    })?;
+    if !ARM_AUDIENCES.contains(&caller.audience.as_str()) {
+        let allowed = ARM_AUDIENCES
+            .iter()
+            .map(|a| format!("'{a}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        return Err(ArmError::unauthorized(
+            "InvalidAuthenticationTokenAudience",
+            format!(
+                "The access token has been obtained for wrong audience or resource '{}'. It should exactly match with one of the allowed audiences {allowed}.",
+                caller.audience
+            ),
+        ));
+    }
+    Ok(caller)
+}
+
+/// Checks that the caller's tenant owns the subscription.
+pub async fn subscription_of(
+    s: &CloudState,
+    req: &ArmRequest,
+    sub: &str,
+) -> Result<wid_store::Subscription, ArmError> {
+    let found = s
+        .store
+        .get_subscription(sub)
+        .await
+        .map_err(ArmError::internal)?;
+    let Some(found) = found else {
+        return Err(ArmError::not_found(
+            "SubscriptionNotFound",
+            format!("The subscription '{sub}' could not be found."),
+        ));
+    };
+    if found.tenant_id != req.caller.tenant_id {
+        return Err(ArmError::unauthorized(
+            "InvalidAuthenticationTokenTenant",
+            format!(
+                "The access token is from the wrong issuer 'https://sts.windows.net/{}/'. It must match the tenant 'https://sts.windows.net/{}/' associated with this subscription. Please use the authority (URL) '{}/{}' to get the token.",
+                req.caller.tenant_id, found.tenant_id, req.base, found.tenant_id
+            ),
+        ));
+    }
+    Ok(found)
+}
+
+async fn dispatch(State(s): State<CloudState>, request: Request) -> Response {
+    match handle(&s, request).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn handle(s: &CloudState, request: Request) -> Result<Response, ArmError> {
+    let (parts, body) = request.into_parts();
+    let Some(path) = ArmPath::parse(parts.uri.path()) else {
+        return Err(ArmError::not_found(
+            "InvalidResourceType",
+            format!(
+                "The resource type could not be found for the path '{}'.",
+                parts.uri.path()
+            ),
+        ));
+    };
+    let caller = authenticate(s, &parts.headers)?;
+    let query: HashMap<String, String> = parts
+        .uri
+        .query()
+        .map(|q| {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+                .unwrap_or_default()
+                .into_iter()
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(api_version) = query.get("api-version").cloned() else {
+        return Err(ArmError::bad_request(
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        ));
+    };
+    let body = axum::body::to_bytes(Body::new(body), MAX_BODY)
+        .await
+        .map_err(|_| {
+            ArmError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                format!("The request content size exceeds the maximum of {MAX_BODY} bytes."),
+            )
+        })?;
+    let base = crate::sts::authority_base(s, &parts.headers);
+    let req = ArmRequest {
+        method: parts.method,
+        path: parts.uri.path().to_string(),
+        api_version,
+        query,
+        body,
+        base,
+        caller,
+    };
+    use ArmPath::*;
+    match path {
+        Subscriptions => subscriptions::list(s, &req).await,
+        Subscription { sub } => subscriptions::get(s, &req, &sub).await,
+        ResourceGroups { sub } => resource_groups::list(s, &req, &sub).await,
+        ResourceGroup { sub, rg } => resource_groups::one(s, &req, &sub, &rg).await,
+        IdentitiesInSubscription { sub } => identities::list(s, &req, &sub, None).await,
+        IdentitiesInGroup { sub, rg } => identities::list(s, &req, &sub, Some(&rg)).await,
+        Identity { sub, rg, name } => identities::one(s, &req, &sub, &rg, &name).await,
+        FederatedCredentials { sub, rg, identity } => {
+            federated_credentials::list(s, &req, &sub, &rg, &identity).await
+        }
+        FederatedCredential {
+            sub,
+            rg,
+            identity,
+            name,
+        } => federated_credentials::one(s, &req, &sub, &rg, &identity, &name).await,
+    }
+}

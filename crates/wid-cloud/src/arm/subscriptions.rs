@@ -1,0 +1,71 @@
+//! `GET /subscriptions` and `GET /subscriptions/{s}` (Microsoft.Resources).
+
+use axum::Json;
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::{ArmError, ArmRequest, subscription_of};
+use crate::state::CloudState;
+
+/// Checks a Microsoft.Resources api-version: any `YYYY-MM-DD[-preview]`.
+pub fn check_resources_api_version(v: &str) -> Result<(), ArmError> {
+    let b = v.as_bytes();
+    let date_ok = b.len() >= 10
+        && b[..10].iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if date_ok && (b.len() == 10 || &v[10..] == "-preview") {
+        Ok(())
+    } else {
+        Err(ArmError::bad_request(
+            "InvalidApiVersionParameter",
+            format!(
+                "The api-version '{v}' is invalid. The supported versions are '2022-12-01,2022-09-01,2021-04-01,2020-01-01'."
+            ),
+        ))
+    }
+}
+
+fn subscription_json(s: &wid_store::Subscription) -> Value {
+    json!({
+        "id": format!("/subscriptions/{}", s.id),
+        "authorizationSource": "RoleBased",
+        "managedByTenants": [],
+        "subscriptionId": s.id,
+        "tenantId": s.tenant_id,
+        "displayName": s.display_name,
+        "state": "Enabled",
+        "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"},
+    })
+}
+
+/// `GET /subscriptions`: the subscriptions of the caller's tenant.
+pub async fn list(s: &CloudState, req: &ArmRequest) -> Result<Response, ArmError> {
+    if req.method != Method::GET {
+        return Err(ArmError::method_not_allowed(&req.method));
+    }
+    check_resources_api_version(&req.api_version)?;
+    let subs = s
+        .store
+        .list_subscriptions(&req.caller.tenant_id)
+        .await
+        .map_err(ArmError::internal)?;
+    let value: Vec<Value> = subs.iter().map(subscription_json).collect();
+    let n = value.len();
+    Ok(Json(json!({"value": value, "count": {"type": "Total", "value": n}})).into_response())
+}
+
+/// `GET /subscriptions/{s}`.
+pub async fn get(s: &CloudState, req: &ArmRequest, sub: &str) -> Result<Response, ArmError> {
+    if req.method != Method::GET {
+        return Err(ArmError::method_not_allowed(&req.method));
+    }
+    check_resources_api_version(&req.api_version)?;
+    let found = subscription_of(s, req, sub).await?;
+    Ok(Json(subscription_json(&found)).into_response())
+}

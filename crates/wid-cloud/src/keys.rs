@@ -1,0 +1,180 @@
+//! Signing keys of the issuer and of the token service, with rotation: a rotated key stops
+//! signing at once and stays in the JWKS until every token it signed has expired.
+
+use std::sync::{Arc, RwLock};
+
+use wid_jose::{JoseError, JwkSet, SigningKey};
+use wid_store::{Store, StoreError, StoredKey};
+
+/// The two key purposes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The service-account issuer (projected tokens live at most 24 h).
+    Issuer,
+    /// The token service (access tokens live 86700 s from `iat`).
+    Sts,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Issuer => "issuer",
+            Purpose::Sts => "sts",
+        }
+    }
+    /// How long a retired key stays published: the longest life of a token it signed.
+    pub fn retention(self) -> i64 {
+        match self {
+            Purpose::Issuer => 86_400,
+            Purpose::Sts => 86_700 + 300,
+        }
+    }
+}
+
+/// Errors of key handling.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The key material failed.
+    #[error(transparent)]
+    Jose(#[from] JoseError),
+}
+
+#[derive(Debug)]
+struct Published {
+    key: Arc<SigningKey>,
+    expires_at: Option<i64>,
+}
+
+#[derive(Debug)]
+struct Set {
+    active: Arc<SigningKey>,
+    published: Vec<Published>,
+}
+
+/// The keys of both purposes, in memory, backed by the store.
+#[derive(Debug)]
+pub struct KeyRing {
+    issuer: RwLock<Set>,
+    sts: RwLock<Set>,
+}
+
+async fn load_set(store: &Store, purpose: Purpose, now: i64) -> Result<Set, KeyError> {
+    let mut rows = store.list_keys(purpose.as_str(), now).await?;
+    if !rows.iter().any(|r| r.retired_at.is_none()) {
+        let k = SigningKey::generate()?;
+        let row = StoredKey {
+            kid: k.kid().to_string(),
+            purpose: purpose.as_str().into(),
+            private_pem: k.private_pem().to_string(),
+            created_at: now,
+            retired_at: None,
+            expires_at: None,
+        };
+        store.insert_key(&row).await?;
+        rows.insert(0, row);
+    }
+    let mut published = Vec::new();
+    let mut active = None;
+    for r in rows {
+        let key = Arc::new(SigningKey::from_pem(&r.private_pem)?);
+        if r.retired_at.is_none() && active.is_none() {
+            active = Some(key.clone());
+        }
+        published.push(Published {
+            key,
+            expires_at: r.expires_at,
+        });
+    }
+    let active = active.ok_or_else(|| JoseError::Key("no active key".into()))?;
+    Ok(Set { active, published })
+}
+
+impl KeyRing {
+    /// Loads both purposes' keys, creating an active key where there is none.
+    pub async fn load(store: &Store, now: i64) -> Result<Self, KeyError> {
+        Ok(Self {
+            issuer: RwLock::new(load_set(store, Purpose::Issuer, now).await?),
+            sts: RwLock::new(load_set(store, Purpose::Sts, now).await?),
+        })
+    }
+
+    fn set(&self, p: Purpose) -> &RwLock<Set> {
+        match p {
+            Purpose::Issuer => &self.issuer,
+            Purpose::Sts => &self.sts,
+        }
+    }
+
+    /// The key that signs new tokens.
+    pub fn active(&self, p: Purpose) -> Arc<SigningKey> {
+        self.set(p)
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .active
+            .clone()
+    }
+
+    /// A published key by id (active or retired and unexpired at `now`).
+    pub fn find(&self, p: Purpose, kid: &str, now: i64) -> Option<Arc<SigningKey>> {
+        let set = self.set(p).read().unwrap_or_else(|e| e.into_inner());
+        set.published
+            .iter()
+            .find(|k| k.key.kid() == kid && k.expires_at.is_none_or(|e| e > now))
+            .map(|k| k.key.clone())
+    }
+
+    /// The JWKS: every key not expired at `now`.
+    pub fn jwks(&self, p: Purpose, now: i64) -> JwkSet {
+        let set = self.set(p).read().unwrap_or_else(|e| e.into_inner());
+        JwkSet {
+            keys: set
+                .published
+                .iter()
+                .filter(|k| k.expires_at.is_none_or(|e| e > now))
+                .map(|k| k.key.public_jwk().clone())
+                .collect(),
+        }
+    }
+
+    /// Replaces the active key with a new one; the old one stays published for
+    /// [`Purpose::retention`] seconds. Returns the new key id.
+    pub async fn rotate(&self, store: &Store, p: Purpose, now: i64) -> Result<String, KeyError> {
+        let k = Arc::new(SigningKey::generate()?);
+        let expires_at = now + p.retention();
+        store
+            .rotate_key(
+                &StoredKey {
+                    kid: k.kid().to_string(),
+                    purpose: p.as_str().into(),
+                    private_pem: k.private_pem().to_string(),
+                    created_at: now,
+                    retired_at: None,
+                    expires_at: None,
+                },
+                now,
+                expires_at,
+            )
+            .await?;
+        let mut set = self.set(p).write().unwrap_or_else(|e| e.into_inner());
+        let old = set.active.kid().to_string();
+        for pk in set.published.iter_mut() {
+            if pk.key.kid() == old {
+                pk.expires_at = Some(expires_at);
+            }
+        }
+        set.published
+            .retain(|k| k.expires_at.is_none_or(|e| e > now));
+        set.published.insert(
+            0,
+            Published {
+                key: k.clone(),
+                expires_at: None,
+            },
+        );
+        set.active = k.clone();
+        Ok(k.kid().to_string())
+    }
+}

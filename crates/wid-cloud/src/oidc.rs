@@ -1,0 +1,143 @@
+//! Fetching and caching the discovery documents and JWKS of federated issuers, as Entra does
+//! when it validates a client assertion.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use wid_jose::Jwk;
+use wid_model::aadsts::Aadsts;
+
+use crate::state::CloudConfig;
+
+/// A JWKS refetch for an unknown `kid` happens at most this often per issuer (seconds).
+pub const MIN_REFETCH_INTERVAL: i64 = 10;
+/// A cached JWKS is used at most this long (seconds) before it is fetched again.
+pub const CACHE_TTL: i64 = 24 * 3600;
+
+#[derive(Debug)]
+struct Entry {
+    keys: Vec<Jwk>,
+    fetched_at: i64,
+}
+
+/// Issuer metadata cache.
+#[derive(Debug)]
+pub struct OidcCache {
+    http: reqwest::Client,
+    entries: Mutex<HashMap<String, Arc<Entry>>>,
+}
+
+impl OidcCache {
+    /// A cache whose HTTP client trusts the system roots plus the configured extra roots,
+    /// and gives up after the configured timeout.
+    pub fn new(config: &CloudConfig) -> Result<Self, String> {
+        let mut roots = Vec::new();
+        for pem in &config.extra_roots_pem {
+            roots.push(reqwest::Certificate::from_pem(pem).map_err(|e| e.to_string())?);
+        }
+        let http = reqwest::Client::builder()
+            .tls_certs_merge(roots)
+            .timeout(config.oidc_fetch_timeout)
+            .connect_timeout(config.oidc_fetch_timeout)
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .https_only(true)
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            http,
+            entries: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn cached(&self, issuer: &str) -> Option<Arc<Entry>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(issuer)
+            .cloned()
+    }
+
+    /// The key `kid` of `issuer`: from the cache, or fetched (again) when unknown.
+    pub async fn key(&self, issuer: &str, kid: &str, now: i64) -> Result<Jwk, Aadsts> {
+        let cached = self.cached(issuer);
+        if let Some(e) = &cached
+            && now - e.fetched_at < CACHE_TTL
+        {
+            if let Some(k) = find(&e.keys, kid) {
+                return Ok(k);
+            }
+            if now - e.fetched_at < MIN_REFETCH_INTERVAL {
+                return Err(Aadsts::SigningKeyNotFound {
+                    kid: kid.into(),
+                    issuer: issuer.into(),
+                });
+            }
+        }
+        let keys = self.fetch(issuer).await?;
+        let found = find(&keys, kid);
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                issuer.to_string(),
+                Arc::new(Entry {
+                    keys,
+                    fetched_at: now,
+                }),
+            );
+        found.ok_or_else(|| Aadsts::SigningKeyNotFound {
+            kid: kid.into(),
+            issuer: issuer.into(),
+        })
+    }
+
+    async fn fetch(&self, issuer: &str) -> Result<Vec<Jwk>, Aadsts> {
+        let fail = |detail: String| {
+            tracing::warn!(issuer, %detail, "AADSTS50166: external OIDC endpoint failed");
+            Aadsts::ExternalOidcEndpointFailed { detail }
+        };
+        let discovery_url = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
+        let doc: Value = self.get_json(&discovery_url).await.map_err(fail)?;
+        let jwks_uri = doc
+            .get("jwks_uri")
+            .and_then(Value::as_str)
+            .ok_or_else(|| fail(format!("{discovery_url} has no jwks_uri")))?;
+        let jwks: Value = self.get_json(jwks_uri).await.map_err(fail)?;
+        let keys = jwks
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or_else(|| fail(format!("{jwks_uri} has no keys array")))?;
+        // Keys of unsupported types are skipped, as Entra does, rather than failing the set.
+        Ok(keys
+            .iter()
+            .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
+            .collect())
+    }
+
+    async fn get_json(&self, url: &str) -> Result<Value, String> {
+        let resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        if !resp.status().is_success() {
+            return Err(format!("GET {url}: HTTP {}", resp.status()));
+        }
+        let bytes = resp.bytes().await.map_err(|e| format!("GET {url}: {e}"))?;
+        if bytes.len() > 1024 * 1024 {
+            return Err(format!("GET {url}: body larger than 1 MiB"));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| format!("GET {url}: not JSON: {e}"))
+    }
+}
+
+fn find(keys: &[Jwk], kid: &str) -> Option<Jwk> {
+    keys.iter()
+        .find(|k| k.common.key_id.as_deref() == Some(kid))
+        .cloned()
+}

@@ -1,0 +1,118 @@
+//! The state every handler shares.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use wid_model::Clock;
+use wid_store::Store;
+
+use crate::keys::KeyRing;
+use crate::oidc::OidcCache;
+
+/// Settings of the stand-in cloud.
+#[derive(Debug, Clone)]
+pub struct CloudConfig {
+    /// The public base URL, `https://127.0.0.1:8443`, without a trailing slash. The issuer
+    /// URL is this plus `/issuer/`.
+    pub public_url: String,
+    /// Bound on one fetch of an external issuer's discovery document or JWKS.
+    pub oidc_fetch_timeout: Duration,
+    /// How long a federated credential write holds its identity, as ARM's slow writes do;
+    /// a second write on the same identity in that window gets 409.
+    pub fic_write_hold: Duration,
+    /// Tolerated clock skew for assertion time checks, in seconds.
+    pub clock_skew: i64,
+    /// Extra CA certificates (PEM) to trust when fetching issuers, e.g. wid's own CA.
+    pub extra_roots_pem: Vec<Vec<u8>>,
+}
+
+impl CloudConfig {
+    /// Defaults for a given public URL.
+    pub fn new(public_url: impl Into<String>) -> Self {
+        Self {
+            public_url: public_url.into().trim_end_matches('/').to_string(),
+            oidc_fetch_timeout: Duration::from_secs(10),
+            fic_write_hold: Duration::from_millis(100),
+            clock_skew: 300,
+            extra_roots_pem: Vec::new(),
+        }
+    }
+
+    /// The issuer URL, with its trailing slash as AKS issuers have.
+    pub fn issuer_url(&self) -> String {
+        format!("{}/issuer/", self.public_url)
+    }
+}
+
+/// Shared state: store, clock, keys, caches. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct CloudState(pub Arc<Inner>);
+
+/// The contents of [`CloudState`].
+#[derive(Debug)]
+pub struct Inner {
+    /// The database.
+    pub store: Store,
+    /// The injected clock.
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub config: CloudConfig,
+    /// Signing keys of the issuer (`issuer`) and of the token service (`sts`).
+    pub keys: KeyRing,
+    /// Discovery documents and JWKS of federated issuers.
+    pub oidc: OidcCache,
+    /// Per-identity locks that model ARM's refusal of concurrent credential writes.
+    pub fic_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The tenant, subscription and administrator created on first start.
+    pub defaults: crate::bootstrap::Defaults,
+}
+
+impl std::ops::Deref for CloudState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Errors while building the state.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] wid_store::StoreError),
+    /// A key failed.
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client for issuer discovery: {0}")]
+    Http(String),
+}
+
+impl CloudState {
+    /// Loads (or, on first start, creates) keys and defaults, and builds the state.
+    pub async fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        config: CloudConfig,
+    ) -> Result<Self, StateError> {
+        let defaults = crate::bootstrap::ensure_defaults(&store, clock.now()).await?;
+        let keys = KeyRing::load(&store, clock.now()).await?;
+        let oidc = OidcCache::new(&config).map_err(StateError::Http)?;
+        Ok(CloudState(Arc::new(Inner {
+            store,
+            clock,
+            config,
+            keys,
+            oidc,
+            fic_locks: Mutex::new(HashMap::new()),
+            defaults,
+        })))
+    }
+
+    /// The lock for credential writes on one identity.
+    pub fn fic_lock(&self, principal_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.fic_locks.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(principal_id.to_string()).or_default().clone()
+    }
+}

@@ -1,0 +1,341 @@
+//! The token exchange as a service function: from the request's parameters to an issued
+//! access token or an AADSTS error. Checks run in Entra's order: tenant, grant, client id,
+//! scope, credential presence, client lookup, then the credential itself.
+
+use serde_json::json;
+use wid_model::aadsts::{Aadsts, JWT_BEARER};
+
+use super::assertion::validate_assertion;
+use crate::keys::Purpose;
+use crate::state::CloudState;
+
+/// Lifetime reported in `expires_in` for managed identity tokens.
+pub const ACCESS_TOKEN_LIFETIME: i64 = 86_399;
+/// Entra back-dates `iat` and `nbf` by five minutes.
+const BACKDATE: i64 = 300;
+
+/// Which token endpoint was called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/oauth2/v2.0/token`, takes `scope`.
+    V2,
+    /// `/oauth2/token`, takes `resource`.
+    V1,
+}
+
+/// The form fields the exchange reads. Unknown fields are ignored, as Entra ignores them.
+#[derive(Default, Clone)]
+pub struct TokenParams {
+    /// `grant_type`.
+    pub grant_type: Option<String>,
+    /// `client_id`.
+    pub client_id: Option<String>,
+    /// `scope`.
+    pub scope: Option<String>,
+    /// `resource`.
+    pub resource: Option<String>,
+    /// `client_assertion` (secret).
+    pub client_assertion: Option<String>,
+    /// `client_assertion_type`.
+    pub client_assertion_type: Option<String>,
+    /// `client_secret` (secret).
+    pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for TokenParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |o: &Option<String>| o.as_ref().map(|_| "<redacted>");
+        f.debug_struct("TokenParams")
+            .field("grant_type", &self.grant_type)
+            .field("client_id", &self.client_id)
+            .field("scope", &self.scope)
+            .field("resource", &self.resource)
+            .field("client_assertion", &redact(&self.client_assertion))
+            .field("client_assertion_type", &self.client_assertion_type)
+            .field("client_secret", &redact(&self.client_secret))
+            .finish()
+    }
+}
+
+impl TokenParams {
+    /// From decoded form pairs; the first occurrence of a field wins, empty values count as
+    /// absent.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut p = TokenParams::default();
+        for (k, v) in pairs {
+            if v.is_empty() {
+                continue;
+            }
+            let slot = match k.as_str() {
+                "grant_type" => &mut p.grant_type,
+                "client_id" => &mut p.client_id,
+                "scope" => &mut p.scope,
+                "resource" => &mut p.resource,
+                "client_assertion" => &mut p.client_assertion,
+                "client_assertion_type" => &mut p.client_assertion_type,
+                "client_secret" => &mut p.client_secret,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(v);
+            }
+        }
+        p
+    }
+}
+
+/// A successful exchange.
+#[derive(Clone)]
+pub struct IssuedToken {
+    /// The signed access token (secret).
+    pub access_token: String,
+    /// Seconds until expiry as reported (86399).
+    pub expires_in: i64,
+    /// Unix expiry.
+    pub expires_on: i64,
+    /// Unix `nbf`.
+    pub not_before: i64,
+    /// The resource (audience).
+    pub resource: String,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("access_token", &"<redacted>")
+            .field("expires_on", &self.expires_on)
+            .field("resource", &self.resource)
+            .finish()
+    }
+}
+
+const RESERVED_SCOPES: [&str; 4] = ["openid", "profile", "offline_access", "email"];
+
+/// The resource of a client-credentials `scope`: one `<resource>/.default`, reserved OIDC
+/// scopes ignored.
+fn resource_of_scope(scope: &str) -> Result<String, Aadsts> {
+    let scopes: Vec<&str> = scope
+        .split(' ')
+        .filter(|s| !s.is_empty() && !RESERVED_SCOPES.contains(s))
+        .collect();
+    let mut resources = Vec::new();
+    for sc in &scopes {
+        match sc.strip_suffix("/.default") {
+            Some(r) if !r.is_empty() => resources.push(r),
+            _ => {
+                return Err(Aadsts::ScopeNotDefault {
+                    scope: (*sc).to_string(),
+                });
+            }
+        }
+    }
+    resources.dedup();
+    match resources.as_slice() {
+        [] => Err(Aadsts::MissingParameter { name: "scope" }),
+        [r] => Ok((*r).to_string()),
+        _ => Err(Aadsts::ScopeMultipleResources),
+    }
+}
+
+enum Principal {
+    Identity(wid_store::Identity),
+    Application(wid_store::Application),
+}
+
+/// Runs one token exchange.
+pub async fn exchange(
+    s: &CloudState,
+    tenant: &str,
+    endpoint: Endpoint,
+    p: &TokenParams,
+) -> Result<IssuedToken, Aadsts> {
+    let tenant = match s.store.get_tenant(tenant).await {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            return Err(Aadsts::TenantNotFound {
+                tenant: tenant.into(),
+            });
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "store failed during token exchange");
+            return Err(Aadsts::TenantNotFound {
+                tenant: tenant.into(),
+            });
+        }
+    };
+    let grant = p
+        .grant_type
+        .as_deref()
+        .ok_or(Aadsts::MissingParameter { name: "grant_type" })?;
+    if grant != "client_credentials" {
+        return Err(Aadsts::UnsupportedGrantType {
+            grant_type: grant.into(),
+        });
+    }
+    let client_id = p
+        .client_id
+        .as_deref()
+        .ok_or(Aadsts::MissingParameter { name: "client_id" })?;
+    let resource = match endpoint {
+        Endpoint::V2 => match (&p.scope, &p.resource) {
+            (Some(scope), _) => resource_of_scope(scope)?,
+            (None, Some(_)) => return Err(Aadsts::ResourceNotSupportedOnV2),
+            (None, None) => return Err(Aadsts::MissingParameter { name: "scope" }),
+        },
+        Endpoint::V1 => match (&p.resource, &p.scope) {
+            (Some(r), _) => r.clone(),
+            (None, Some(scope)) => resource_of_scope(scope)?,
+            (None, None) => return Err(Aadsts::MissingParameter { name: "resource" }),
+        },
+    };
+    if p.client_assertion.is_none() && p.client_secret.is_none() {
+        return Err(Aadsts::MissingClientCredential);
+    }
+    let not_found = || Aadsts::ApplicationNotFound {
+        client_id: client_id.into(),
+        tenant: tenant.id.clone(),
+    };
+    let principal = match s
+        .store
+        .find_identity_by_client_id(&tenant.id, client_id)
+        .await
+    {
+        Ok(Some(i)) => Principal::Identity(i),
+        Ok(None) => match s.store.find_application(&tenant.id, client_id).await {
+            Ok(Some(a)) => Principal::Application(a),
+            _ => return Err(not_found()),
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "store failed during token exchange");
+            return Err(not_found());
+        }
+    };
+    let now = s.clock.now();
+    match (&principal, &p.client_assertion, &p.client_secret) {
+        (_, Some(assertion), _) => {
+            let t = p
+                .client_assertion_type
+                .as_deref()
+                .ok_or(Aadsts::MissingParameter {
+                    name: "client_assertion_type",
+                })?;
+            if t != JWT_BEARER {
+                return Err(Aadsts::InvalidClientAssertionType { value: t.into() });
+            }
+            let fics = match &principal {
+                Principal::Identity(i) => {
+                    s.store.list_fics(&i.principal_id).await.unwrap_or_default()
+                }
+                Principal::Application(_) => Vec::new(),
+            };
+            validate_assertion(s, assertion, &fics, now).await?;
+        }
+        (Principal::Identity(i), None, Some(_)) => {
+            return Err(Aadsts::ManagedIdentitySecretNotAllowed {
+                client_id: i.client_id.clone(),
+            });
+        }
+        (Principal::Application(a), None, Some(secret)) => {
+            if wid_jose::sha256_hex(secret.as_bytes()) != a.secret_sha256 {
+                return Err(Aadsts::InvalidClientSecret {
+                    client_id: a.client_id.clone(),
+                });
+            }
+        }
+        (_, None, None) => return Err(Aadsts::MissingClientCredential),
+    }
+    let (object_id, app_id, mirid, appidacr) = match &principal {
+        Principal::Identity(i) => (
+            i.principal_id.clone(),
+            i.client_id.clone(),
+            Some(format!(
+                "/subscriptions/{}/resourcegroups/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}",
+                i.subscription_id, i.resource_group, i.name
+            )),
+            "2",
+        ),
+        Principal::Application(a) => (a.principal_id.clone(), a.client_id.clone(), None, "1"),
+    };
+    let iat = now - BACKDATE;
+    let exp = now + ACCESS_TOKEN_LIFETIME + 1;
+    let iss = format!("https://sts.windows.net/{}/", tenant.id);
+    let mut claims = json!({
+        "aud": resource,
+        "iss": iss,
+        "iat": iat,
+        "nbf": iat,
+        "exp": exp,
+        "aio": wid_jose::random_b64url(48),
+        "appid": app_id,
+        "appidacr": appidacr,
+        "idp": iss,
+        "idtyp": "app",
+        "oid": object_id,
+        "rh": format!("0.{}.", wid_jose::random_b64url(32)),
+        "sub": object_id,
+        "tid": tenant.id,
+        "uti": wid_jose::random_b64url(16),
+        "ver": "1.0",
+    });
+    if let Some(m) = mirid {
+        claims["xms_mirid"] = m.into();
+    }
+    let key = s.keys.active(Purpose::Sts);
+    let access_token = key.sign_jwt(&claims, &[("x5t", key.kid())]).map_err(|e| {
+        tracing::error!(error = %e, "signing failed");
+        Aadsts::ExternalOidcEndpointFailed {
+            detail: e.to_string(),
+        }
+    })?;
+    Ok(IssuedToken {
+        access_token,
+        expires_in: ACCESS_TOKEN_LIFETIME,
+        expires_on: exp,
+        not_before: iat,
+        resource,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes() {
+        assert_eq!(
+            resource_of_scope("https://management.azure.com/.default").unwrap(),
+            "https://management.azure.com"
+        );
+        assert_eq!(
+            resource_of_scope("https://management.azure.com//.default").unwrap(),
+            "https://management.azure.com/"
+        );
+        assert_eq!(
+            resource_of_scope("openid https://x/.default offline_access").unwrap(),
+            "https://x"
+        );
+        assert_eq!(
+            resource_of_scope("https://x/user.read").unwrap_err().code(),
+            1002012
+        );
+        assert_eq!(
+            resource_of_scope("https://x/.default https://y/.default")
+                .unwrap_err()
+                .code(),
+            28000
+        );
+        assert_eq!(resource_of_scope("openid").unwrap_err().code(), 900144);
+    }
+
+    #[test]
+    fn params_redact_and_keep_first() {
+        let p = TokenParams::from_pairs(vec![
+            ("client_assertion".into(), "SECRET-JWT".into()),
+            ("client_id".into(), "a".into()),
+            ("client_id".into(), "b".into()),
+            ("unknown".into(), "x".into()),
+        ]);
+        assert_eq!(p.client_id.as_deref(), Some("a"));
+        assert!(!format!("{p:?}").contains("SECRET"));
+    }
+}

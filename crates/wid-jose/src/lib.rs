@@ -1,0 +1,28 @@
+//! Keys, JWKS, and RS256 JSON Web Tokens for wid.
+//!
+//! A thin layer: RSA keys are generated and used for signing through `aws-lc-rs` (the same
+//! crypto provider as rustls), JWK types and signature verification come from
+//! `jsonwebtoken`. What this crate adds is the shape wid needs: a [`SigningKey`] that keeps
+//! its parsed key pair for fast signing, an [`UnverifiedJwt`] that separates parsing (where
+//! Entra reports AADSTS50027) from verification (where it reports 700027/7000272), and
+//! RFC 7638 key ids.
+
+mod jwt;
+mod key;
+
+pub use jsonwebtoken::jwk::{Jwk, JwkSet};
+pub use jwt::{JoseError, UnverifiedJwt, b64url, b64url_decode, verify_rs256};
+pub use key::SigningKey;
+
+/// SHA-256 of `data`, as lower-case hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `n` random bytes from the system's secure random source, base64url-encoded.
+pub fn random_b64url(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    aws_lc_rs::rand::fill(&mut buf).expect("system random source");
+    b64url(&buf)
+}

@@ -1,0 +1,84 @@
+//! Time, injected: every component that checks expiry or schedules rotation asks a [`Clock`],
+//! so tests move time forward instead of sleeping.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A source of the current time, in seconds since the Unix epoch.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Seconds since the Unix epoch.
+    fn now(&self) -> i64;
+    /// Milliseconds since the Unix epoch; defaults to `now() * 1000`.
+    fn now_millis(&self) -> i64 {
+        self.now() * 1000
+    }
+}
+
+/// The real wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        self.now_millis() / 1000
+    }
+    fn now_millis(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}
+
+/// A clock that only moves when told to; shared through an [`Arc`].
+#[derive(Debug)]
+pub struct ManualClock {
+    millis: AtomicI64,
+}
+
+impl ManualClock {
+    /// A clock stopped at `unix_seconds`.
+    pub fn new(unix_seconds: i64) -> Arc<Self> {
+        Arc::new(Self {
+            millis: AtomicI64::new(unix_seconds * 1000),
+        })
+    }
+    /// Moves the clock forward (or back, with a negative value) by `seconds`.
+    pub fn advance(&self, seconds: i64) {
+        self.millis.fetch_add(seconds * 1000, Ordering::SeqCst);
+    }
+    /// Sets the clock to `unix_seconds`.
+    pub fn set(&self, unix_seconds: i64) {
+        self.millis.store(unix_seconds * 1000, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> i64 {
+        self.millis.load(Ordering::SeqCst).div_euclid(1000)
+    }
+    fn now_millis(&self) -> i64 {
+        self.millis.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let c = ManualClock::new(1_700_000_000);
+        assert_eq!(c.now(), 1_700_000_000);
+        c.advance(90);
+        assert_eq!(c.now(), 1_700_000_090);
+        c.set(5);
+        assert_eq!(c.now_millis(), 5000);
+    }
+
+    #[test]
+    fn system_clock_is_after_2024() {
+        assert!(SystemClock.now() > 1_704_067_200);
+    }
+}

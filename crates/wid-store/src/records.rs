@@ -1,0 +1,116 @@
+//! Rows as plain structs.
+
+/// A directory (Entra tenant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// Tenant id (GUID).
+    pub id: String,
+    /// Display name.
+    pub display_name: String,
+}
+
+/// A subscription, owned by a tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// Subscription id (GUID).
+    pub id: String,
+    /// The tenant it trusts.
+    pub tenant_id: String,
+    /// Display name.
+    pub display_name: String,
+}
+
+/// A resource group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceGroup {
+    /// Subscription id.
+    pub subscription_id: String,
+    /// Name as created.
+    pub name: String,
+    /// Azure region.
+    pub location: String,
+    /// Tags as a JSON object text.
+    pub tags: String,
+}
+
+/// A user-assigned managed identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Object id of its service principal.
+    pub principal_id: String,
+    /// Client (application) id.
+    pub client_id: String,
+    /// Tenant id.
+    pub tenant_id: String,
+    /// Subscription id.
+    pub subscription_id: String,
+    /// Resource group name as created.
+    pub resource_group: String,
+    /// Name as created.
+    pub name: String,
+    /// Azure region.
+    pub location: String,
+    /// Tags as a JSON object text.
+    pub tags: String,
+}
+
+/// A federated identity credential of an identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FederatedCredential {
+    /// The identity it belongs to.
+    pub identity_principal_id: String,
+    /// Name as created.
+    pub name: String,
+    /// Issuer URL.
+    pub issuer: String,
+    /// Subject.
+    pub subject: String,
+    /// The one audience.
+    pub audience: String,
+    /// Creation time (Unix seconds).
+    pub created_at: i64,
+}
+
+/// An application registration with a client secret (wid's local administrator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    /// Client id.
+    pub client_id: String,
+    /// Tenant id.
+    pub tenant_id: String,
+    /// Object id of its service principal.
+    pub principal_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// SHA-256 (hex) of the client secret; the secret itself is never stored.
+    pub secret_sha256: String,
+}
+
+/// A stored signing key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    /// Key id.
+    pub kid: String,
+    /// `issuer` or `sts`.
+    pub purpose: String,
+    /// PKCS#8 PEM.
+    pub private_pem: String,
+    /// Creation time.
+    pub created_at: i64,
+    /// When it stopped signing, if it has.
+    pub retired_at: Option<i64>,
+    /// When it leaves the JWKS, if retired.
+    pub expires_at: Option<i64>,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("purpose", &self.purpose)
+            .field("private_pem", &"<redacted>")
+            .field("retired_at", &self.retired_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}

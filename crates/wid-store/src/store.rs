@@ -1,0 +1,622 @@
+//! The store: every query wid runs.
+
+use std::str::FromStr;
+
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+
+use crate::error::redact_url;
+use crate::records::*;
+use crate::{StoreError, migrate};
+
+/// A handle on the database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    engine: &'static str,
+}
+
+type IdentityRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+macro_rules! identity_cols {
+    () => {
+        "principal_id, client_id, tenant_id, subscription_id, rg_name, name, location, tags"
+    };
+}
+
+fn identity(r: IdentityRow) -> Identity {
+    Identity {
+        principal_id: r.0,
+        client_id: r.1,
+        tenant_id: r.2,
+        subscription_id: r.3,
+        resource_group: r.4,
+        name: r.5,
+        location: r.6,
+        tags: r.7,
+    }
+}
+
+type FicRow = (String, String, String, String, String, i64);
+macro_rules! fic_cols {
+    () => {
+        "identity_principal_id, name, issuer, subject, audience, created_at"
+    };
+}
+
+fn fic(r: FicRow) -> FederatedCredential {
+    FederatedCredential {
+        identity_principal_id: r.0,
+        name: r.1,
+        issuer: r.2,
+        subject: r.3,
+        audience: r.4,
+        created_at: r.5,
+    }
+}
+
+type KeyRow = (String, String, String, i64, Option<i64>, Option<i64>);
+
+fn key(r: KeyRow) -> StoredKey {
+    StoredKey {
+        kid: r.0,
+        purpose: r.1,
+        private_pem: r.2,
+        created_at: r.3,
+        retired_at: r.4,
+        expires_at: r.5,
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and applies migrations.
+    ///
+    /// `url` is `sqlite://PATH` (created if missing) or `postgres://...`.
+    pub async fn connect(url: &str, now: i64) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let open_err = |source| StoreError::Open {
+            url: redact_url(url),
+            source,
+        };
+        let (pool, engine) = if url.starts_with("sqlite:") {
+            // Validate the URL and create the file (and WAL mode, which persists in the file)
+            // with the SQLite driver, then open the pool through the Any driver.
+            let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                .map_err(open_err)?
+                .create_if_missing(true)
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+            let first = sqlx::ConnectOptions::connect(&opts)
+                .await
+                .map_err(open_err)?;
+            sqlx::Connection::close(first).await.ok();
+            let pool = AnyPoolOptions::new()
+                .max_connections(8)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000")
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(())
+                    })
+                })
+                .connect(url)
+                .await
+                .map_err(open_err)?;
+            (pool, "sqlite")
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(16)
+                .connect(url)
+                .await
+                .map_err(open_err)?;
+            (pool, "postgres")
+        } else {
+            return Err(StoreError::Open {
+                url: redact_url(url),
+                source: sqlx::Error::Configuration(
+                    "the URL must start with sqlite:// or postgres://".into(),
+                ),
+            });
+        };
+        migrate::run(&pool, now).await?;
+        Ok(Store { pool, engine })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn engine(&self) -> &'static str {
+        self.engine
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    // ---- meta ----
+
+    /// Reads a bootstrap value.
+    pub async fn get_meta(&self, k: &str) -> Result<Option<String>, StoreError> {
+        let r: Option<(String,)> = sqlx::query_as("SELECT v FROM meta WHERE k = $1")
+            .bind(k)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(r.map(|r| r.0))
+    }
+
+    /// Writes a bootstrap value (insert only; an existing key is an error).
+    pub async fn set_meta(&self, k: &str, v: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO meta (k, v) VALUES ($1, $2)")
+            .bind(k)
+            .bind(v)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // ---- tenants and subscriptions ----
+
+    /// Creates a tenant.
+    pub async fn insert_tenant(&self, t: &Tenant, now: i64) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO tenants (id, display_name, created_at) VALUES ($1, $2, $3)")
+            .bind(&t.id)
+            .bind(&t.display_name)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Finds a tenant by id (case-insensitive GUID).
+    pub async fn get_tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
+        let r: Option<(String, String)> =
+            sqlx::query_as("SELECT id, display_name FROM tenants WHERE id = $1")
+                .bind(id.to_ascii_lowercase())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(r.map(|(id, display_name)| Tenant { id, display_name }))
+    }
+
+    /// Creates a subscription.
+    pub async fn insert_subscription(&self, s: &Subscription, now: i64) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO subscriptions (id, tenant_id, display_name, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&s.id)
+            .bind(&s.tenant_id)
+            .bind(&s.display_name)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Finds a subscription by id (case-insensitive GUID).
+    pub async fn get_subscription(&self, id: &str) -> Result<Option<Subscription>, StoreError> {
+        let r: Option<(String, String, String)> =
+            sqlx::query_as("SELECT id, tenant_id, display_name FROM subscriptions WHERE id = $1")
+                .bind(id.to_ascii_lowercase())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(r.map(|(id, tenant_id, display_name)| Subscription {
+            id,
+            tenant_id,
+            display_name,
+        }))
+    }
+
+    /// The subscriptions of a tenant.
+    pub async fn list_subscriptions(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT id, tenant_id, display_name FROM subscriptions WHERE tenant_id = $1 ORDER BY id")
+                .bind(tenant_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, tenant_id, display_name)| Subscription {
+                id,
+                tenant_id,
+                display_name,
+            })
+            .collect())
+    }
+
+    // ---- resource groups ----
+
+    /// Creates or updates a resource group; returns true when it was created.
+    pub async fn upsert_resource_group(
+        &self,
+        g: &ResourceGroup,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let key = g.name.to_lowercase();
+        let updated = sqlx::query(
+            "UPDATE resource_groups SET tags = $1 WHERE subscription_id = $2 AND name_key = $3",
+        )
+        .bind(&g.tags)
+        .bind(&g.subscription_id)
+        .bind(&key)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if updated > 0 {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO resource_groups (subscription_id, name_key, name, location, tags, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&g.subscription_id)
+            .bind(&key)
+            .bind(&g.name)
+            .bind(&g.location)
+            .bind(&g.tags)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(true)
+    }
+
+    /// Finds a resource group by name, case-insensitively.
+    pub async fn get_resource_group(
+        &self,
+        sub: &str,
+        name: &str,
+    ) -> Result<Option<ResourceGroup>, StoreError> {
+        let r: Option<(String, String, String, String)> = sqlx::query_as(
+            "SELECT subscription_id, name, location, tags FROM resource_groups WHERE subscription_id = $1 AND name_key = $2",
+        )
+        .bind(sub)
+        .bind(name.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(
+            r.map(|(subscription_id, name, location, tags)| ResourceGroup {
+                subscription_id,
+                name,
+                location,
+                tags,
+            }),
+        )
+    }
+
+    /// The resource groups of a subscription.
+    pub async fn list_resource_groups(&self, sub: &str) -> Result<Vec<ResourceGroup>, StoreError> {
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT subscription_id, name, location, tags FROM resource_groups WHERE subscription_id = $1 ORDER BY name_key",
+        )
+        .bind(sub)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(subscription_id, name, location, tags)| ResourceGroup {
+                subscription_id,
+                name,
+                location,
+                tags,
+            })
+            .collect())
+    }
+
+    // ---- identities ----
+
+    /// Creates an identity.
+    pub async fn insert_identity(&self, i: &Identity, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO identities (principal_id, client_id, tenant_id, subscription_id, rg_key, rg_name, name_key, name, location, tags, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&i.principal_id)
+        .bind(&i.client_id)
+        .bind(&i.tenant_id)
+        .bind(&i.subscription_id)
+        .bind(i.resource_group.to_lowercase())
+        .bind(&i.resource_group)
+        .bind(i.name.to_lowercase())
+        .bind(&i.name)
+        .bind(&i.location)
+        .bind(&i.tags)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Updates an identity's tags.
+    pub async fn update_identity_tags(
+        &self,
+        principal_id: &str,
+        tags: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE identities SET tags = $1 WHERE principal_id = $2")
+            .bind(tags)
+            .bind(principal_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Finds an identity by subscription, resource group and name (case-insensitive).
+    pub async fn get_identity(
+        &self,
+        sub: &str,
+        rg: &str,
+        name: &str,
+    ) -> Result<Option<Identity>, StoreError> {
+        let r: Option<IdentityRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            identity_cols!(),
+            " FROM identities WHERE subscription_id = $1 AND rg_key = $2 AND name_key = $3"
+        ))
+        .bind(sub)
+        .bind(rg.to_lowercase())
+        .bind(name.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(r.map(identity))
+    }
+
+    /// Finds an identity by client id within a tenant.
+    pub async fn find_identity_by_client_id(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+    ) -> Result<Option<Identity>, StoreError> {
+        let r: Option<IdentityRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            identity_cols!(),
+            " FROM identities WHERE client_id = $1 AND tenant_id = $2"
+        ))
+        .bind(client_id.to_ascii_lowercase())
+        .bind(tenant_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(r.map(identity))
+    }
+
+    /// Identities of a subscription, optionally of one resource group, ordered by name.
+    pub async fn list_identities(
+        &self,
+        sub: &str,
+        rg: Option<&str>,
+    ) -> Result<Vec<Identity>, StoreError> {
+        let rows: Vec<IdentityRow> =
+            match rg {
+                Some(rg) => sqlx::query_as(concat!(
+                    "SELECT ",
+                    identity_cols!(),
+                    " FROM identities WHERE subscription_id = $1 AND rg_key = $2 ORDER BY name_key"
+                ))
+                .bind(sub)
+                .bind(rg.to_lowercase())
+                .fetch_all(&self.pool)
+                .await?,
+                None => {
+                    sqlx::query_as(concat!(
+                        "SELECT ",
+                        identity_cols!(),
+                        " FROM identities WHERE subscription_id = $1 ORDER BY rg_key, name_key"
+                    ))
+                    .bind(sub)
+                    .fetch_all(&self.pool)
+                    .await?
+                }
+            };
+        Ok(rows.into_iter().map(identity).collect())
+    }
+
+    /// Deletes an identity and its federated credentials; returns whether it existed.
+    pub async fn delete_identity(&self, principal_id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM federated_credentials WHERE identity_principal_id = $1")
+            .bind(principal_id)
+            .execute(&mut *tx)
+            .await?;
+        let n = sqlx::query("DELETE FROM identities WHERE principal_id = $1")
+            .bind(principal_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    // ---- federated credentials ----
+
+    /// The federated credentials of an identity, ordered by name.
+    pub async fn list_fics(
+        &self,
+        principal_id: &str,
+    ) -> Result<Vec<FederatedCredential>, StoreError> {
+        let rows: Vec<FicRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            fic_cols!(),
+            " FROM federated_credentials WHERE identity_principal_id = $1 ORDER BY name_key"
+        ))
+        .bind(principal_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(fic).collect())
+    }
+
+    /// One federated credential by name (case-insensitive).
+    pub async fn get_fic(
+        &self,
+        principal_id: &str,
+        name: &str,
+    ) -> Result<Option<FederatedCredential>, StoreError> {
+        let r: Option<FicRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            fic_cols!(),
+            " FROM federated_credentials WHERE identity_principal_id = $1 AND name_key = $2"
+        ))
+        .bind(principal_id)
+        .bind(name.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(r.map(fic))
+    }
+
+    /// Creates or replaces a federated credential by name; returns true when created.
+    pub async fn upsert_fic(&self, f: &FederatedCredential) -> Result<bool, StoreError> {
+        let key = f.name.to_lowercase();
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE federated_credentials SET issuer = $1, subject = $2, audience = $3 WHERE identity_principal_id = $4 AND name_key = $5",
+        )
+        .bind(&f.issuer)
+        .bind(&f.subject)
+        .bind(&f.audience)
+        .bind(&f.identity_principal_id)
+        .bind(&key)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            sqlx::query(
+                "INSERT INTO federated_credentials (identity_principal_id, name_key, name, issuer, subject, audience, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&f.identity_principal_id)
+            .bind(&key)
+            .bind(&f.name)
+            .bind(&f.issuer)
+            .bind(&f.subject)
+            .bind(&f.audience)
+            .bind(f.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(updated == 0)
+    }
+
+    /// Deletes a federated credential; returns whether it existed.
+    pub async fn delete_fic(&self, principal_id: &str, name: &str) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "DELETE FROM federated_credentials WHERE identity_principal_id = $1 AND name_key = $2",
+        )
+        .bind(principal_id)
+        .bind(name.to_lowercase())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n > 0)
+    }
+
+    /// Whether any federated credential names `issuer` (so the token service may fetch it).
+    pub async fn issuer_is_federated(&self, issuer: &str) -> Result<bool, StoreError> {
+        let r: Option<(String,)> =
+            sqlx::query_as("SELECT issuer FROM federated_credentials WHERE issuer = $1 LIMIT 1")
+                .bind(issuer)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(r.is_some())
+    }
+
+    // ---- applications ----
+
+    /// Registers an application with a client secret hash.
+    pub async fn insert_application(&self, a: &Application, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO applications (client_id, tenant_id, principal_id, display_name, secret_sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&a.client_id)
+        .bind(&a.tenant_id)
+        .bind(&a.principal_id)
+        .bind(&a.display_name)
+        .bind(&a.secret_sha256)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Finds an application by client id within a tenant.
+    pub async fn find_application(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+    ) -> Result<Option<Application>, StoreError> {
+        let r: Option<(String, String, String, String, String)> = sqlx::query_as(
+            "SELECT client_id, tenant_id, principal_id, display_name, secret_sha256 FROM applications WHERE client_id = $1 AND tenant_id = $2",
+        )
+        .bind(client_id.to_ascii_lowercase())
+        .bind(tenant_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(r.map(|r| Application {
+            client_id: r.0,
+            tenant_id: r.1,
+            principal_id: r.2,
+            display_name: r.3,
+            secret_sha256: r.4,
+        }))
+    }
+
+    // ---- signing keys ----
+
+    /// Stores a new signing key.
+    pub async fn insert_key(&self, k: &StoredKey) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO signing_keys (kid, purpose, private_pem, created_at, retired_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&k.kid)
+            .bind(&k.purpose)
+            .bind(&k.private_pem)
+            .bind(k.created_at)
+            .bind(k.retired_at)
+            .bind(k.expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Keys of a purpose that are still published (not expired at `now`), newest first.
+    pub async fn list_keys(&self, purpose: &str, now: i64) -> Result<Vec<StoredKey>, StoreError> {
+        let rows: Vec<KeyRow> = sqlx::query_as(
+            "SELECT kid, purpose, private_pem, created_at, retired_at, expires_at FROM signing_keys \
+             WHERE purpose = $1 AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at DESC, kid",
+        )
+        .bind(purpose)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(key).collect())
+    }
+
+    /// Retires the active keys of a purpose and stores `new` as the active one, atomically.
+    pub async fn rotate_key(
+        &self,
+        new: &StoredKey,
+        retired_at: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE signing_keys SET retired_at = $1, expires_at = $2 WHERE purpose = $3 AND retired_at IS NULL")
+            .bind(retired_at)
+            .bind(expires_at)
+            .bind(&new.purpose)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO signing_keys (kid, purpose, private_pem, created_at, retired_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&new.kid)
+            .bind(&new.purpose)
+            .bind(&new.private_pem)
+            .bind(new.created_at)
+            .bind(new.retired_at)
+            .bind(new.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,106 @@
+//! `wid env`: the environment that points Azure SDKs at the local stand-in, as shell
+//! `export` lines (`eval "$(wid env)"`).
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::{CliError, Context};
+use crate::home::write_atomic;
+
+/// Flags of `wid env`.
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// Also print AZURE_CLIENT_ID (a managed identity's client id).
+    #[arg(long)]
+    client_id: Option<String>,
+    /// Also print AZURE_TENANT_ID (default: the local default tenant, when --client-id is set).
+    #[arg(long)]
+    tenant_id: Option<String>,
+    /// Also print AZURE_FEDERATED_TOKEN_FILE.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+}
+
+const SYSTEM_BUNDLES: [&str; 3] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+];
+
+/// Writes `$WID_HOME/ca-bundle.pem`: the system roots plus wid's CA, so that pointing
+/// SSL_CERT_FILE / REQUESTS_CA_BUNDLE at it keeps every other HTTPS site working.
+pub fn ca_bundle(ctx: &Context) -> Result<PathBuf, CliError> {
+    let ca = ctx
+        .home
+        .read(&ctx.home.ca_cert())
+        .map_err(crate::client::ClientError::from)?;
+    let mut bundle = SYSTEM_BUNDLES
+        .iter()
+        .find_map(|p| std::fs::read(Path::new(p)).ok())
+        .unwrap_or_default();
+    if !bundle.ends_with(b"\n") && !bundle.is_empty() {
+        bundle.push(b'\n');
+    }
+    bundle.extend_from_slice(b"# wid local CA\n");
+    bundle.extend_from_slice(&ca);
+    let path = ctx.home.root().join("ca-bundle.pem");
+    write_atomic(&path, &bundle, false)
+        .map_err(|e| CliError::Message(format!("cannot write {}: {e}", path.display())))?;
+    Ok(path)
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/:._-".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Runs `wid env`.
+pub async fn run(ctx: &Context, a: EnvArgs) -> Result<(), CliError> {
+    let bundle = ca_bundle(ctx)?;
+    let bundle = bundle.display().to_string();
+    let mut vars: Vec<(&str, String)> = vec![
+        ("AZURE_AUTHORITY_HOST", ctx.endpoint()),
+        ("SSL_CERT_FILE", bundle.clone()),
+        ("REQUESTS_CA_BUNDLE", bundle),
+        ("WID_ENDPOINT", ctx.endpoint()),
+    ];
+    if let Some(c) = &a.client_id {
+        vars.push(("AZURE_CLIENT_ID", c.clone()));
+        let tenant = match &a.tenant_id {
+            Some(t) => t.clone(),
+            None => {
+                ctx.home
+                    .admin()
+                    .map_err(crate::client::ClientError::from)?
+                    .tenant_id
+            }
+        };
+        vars.push(("AZURE_TENANT_ID", tenant));
+    } else if let Some(t) = &a.tenant_id {
+        vars.push(("AZURE_TENANT_ID", t.clone()));
+    }
+    if let Some(f) = &a.token_file {
+        vars.push(("AZURE_FEDERATED_TOKEN_FILE", f.display().to_string()));
+    }
+    match ctx.output {
+        crate::output::Format::Json => {
+            let m: serde_json::Map<String, serde_json::Value> = vars
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.into()))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
+        }
+        crate::output::Format::Table => {
+            for (k, v) in vars {
+                println!("export {k}={}", shell_quote(&v));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! The command line: `wid up`, `wid identity ...`, `wid group ...`, `wid issuer ...`,
+//! `wid env`. Flag names follow `az` for cloud resources.
+
+mod env;
+mod group;
+mod identity;
+mod issuer;
+mod up;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use wid_model::{Clock, CloudProfile, SystemClock};
+
+use crate::client::{ClientError, WidClient, local_endpoint};
+use crate::home::Home;
+use crate::output::Format;
+
+/// wid: a Microsoft Entra workload identity for Airflow, and a local stand-in for Entra ID,
+/// Azure Resource Manager and a Kubernetes service-account issuer.
+#[derive(Debug, Parser)]
+#[command(name = "wid", version, about, long_about = None)]
+pub struct Cli {
+    /// The wid server (local cloud only).
+    #[arg(long, global = true, env = "WID_ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// A CA certificate to trust for the local cloud (default: $WID_HOME/ca.pem).
+    #[arg(long, global = true, env = "WID_CA_FILE")]
+    pub ca_file: Option<String>,
+    /// The cloud: local (the stand-in), AzureCloud, AzureUSGovernment, AzureChinaCloud.
+    #[arg(long, global = true, env = "WID_CLOUD", default_value = "local")]
+    pub cloud: String,
+    /// The subscription (default: the local default, or AZURE_SUBSCRIPTION_ID).
+    #[arg(long, global = true)]
+    pub subscription: Option<String>,
+    /// Output format.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the stand-in cloud (HTTPS) on its embedded SQLite database.
+    Up(up::UpArgs),
+    /// Manage user-assigned managed identities and their federated credentials.
+    #[command(subcommand)]
+    Identity(identity::IdentityCommand),
+    /// Manage resource groups.
+    #[command(subcommand)]
+    Group(group::GroupCommand),
+    /// The Kubernetes service-account issuer: its URL, projected tokens, key rotation.
+    #[command(subcommand)]
+    Issuer(issuer::IssuerCommand),
+    /// Print the environment that points Azure SDKs at the local stand-in.
+    Env(env::EnvArgs),
+}
+
+/// A CLI failure: printed to stderr, exit code 1.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// From the client.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// From the server start.
+    #[error(transparent)]
+    Server(#[from] crate::server::ServerError),
+    /// Anything else, already explained.
+    #[error("{0}")]
+    Message(String),
+}
+
+/// Global settings every command reads.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The data directory.
+    pub home: Home,
+    /// The cloud profile.
+    pub cloud: &'static CloudProfile,
+    /// `--endpoint`.
+    pub endpoint: Option<String>,
+    /// `--ca-file`.
+    pub ca_file: Option<String>,
+    /// `--subscription`.
+    pub subscription: Option<String>,
+    /// `--output`.
+    pub output: Format,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Context {
+    /// The local endpoint.
+    pub fn endpoint(&self) -> String {
+        local_endpoint(&self.home, self.endpoint.as_deref())
+    }
+
+    /// An authenticated client for the chosen cloud.
+    pub fn client(&self) -> Result<WidClient, ClientError> {
+        if self.cloud.name == "local" {
+            Ok(WidClient::local(
+                &self.home,
+                &self.endpoint(),
+                self.ca_file.as_deref(),
+                self.clock.clone(),
+            )?
+            .with_subscription(self.subscription.as_deref()))
+        } else {
+            WidClient::cloud(self.cloud, self.subscription.as_deref(), self.clock.clone())
+        }
+    }
+}
+
+/// Runs the command line and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(cloud) = CloudProfile::by_name(&cli.cloud) else {
+        eprintln!(
+            "error: unknown cloud '{}'; use one of: {}",
+            cli.cloud,
+            CloudProfile::names().join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let ctx = Context {
+        home: Home::from_env(),
+        cloud,
+        endpoint: cli.endpoint.clone(),
+        ca_file: cli.ca_file.clone(),
+        subscription: cli.subscription.clone(),
+        output: cli.output,
+        clock: Arc::new(SystemClock),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Up(a) => up::run(&ctx, a).await,
+            Command::Identity(c) => identity::run(&ctx, c).await,
+            Command::Group(c) => group::run(&ctx, c).await,
+            Command::Issuer(c) => issuer::run(&ctx, c).await,
+            Command::Env(a) => env::run(&ctx, a).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

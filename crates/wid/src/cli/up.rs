@@ -1,0 +1,101 @@
+//! `wid up`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{CliError, Context};
+use crate::server::{ServerOptions, start};
+
+/// Flags of `wid up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, env = "WID_LISTEN", default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST:PORT/DB (default: SQLite in WID_HOME).
+    #[arg(long, env = "WID_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The public base URL, when clients reach wid by another name than the listen address.
+    #[arg(long, env = "WID_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// How long a federated credential write holds its identity, in milliseconds (ARM
+    /// refuses concurrent writes on one identity with 409).
+    #[arg(long, env = "WID_FIC_WRITE_MS", default_value_t = 100)]
+    pub fic_write_ms: u64,
+    /// Bound on fetching a federated issuer's discovery document or JWKS, in seconds.
+    #[arg(long, env = "WID_OIDC_TIMEOUT", default_value_t = 10)]
+    pub oidc_timeout: u64,
+}
+
+/// Starts the server and serves until SIGINT or SIGTERM.
+pub async fn run(ctx: &Context, a: UpArgs) -> Result<(), CliError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WID_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut opts = ServerOptions::new(ctx.home.clone(), a.listen);
+    opts.database_url = a.database_url;
+    opts.public_url = a.public_url;
+    opts.fic_write_hold = Duration::from_millis(a.fic_write_ms);
+    opts.oidc_fetch_timeout = Duration::from_secs(a.oidc_timeout.max(1));
+    let server = start(opts, ctx.clock.clone()).await?;
+    let d = &server.state.defaults;
+    let e = &server.endpoint;
+    println!("wid is up at {e}");
+    println!();
+    println!("  data directory   {}", ctx.home.root().display());
+    println!("  database         {}", server.state.store.engine());
+    println!(
+        "  CA certificate   {}   (trust it: eval \"$(wid env)\")",
+        ctx.home.ca_cert().display()
+    );
+    println!("  tenant           {}", d.tenant_id);
+    println!("  subscription     {}", d.subscription_id);
+    println!("  resource group   {}", d.resource_group);
+    println!("  authority        {e}   (AZURE_AUTHORITY_HOST)");
+    println!("  token endpoint   {e}/{}/oauth2/v2.0/token", d.tenant_id);
+    println!("  issuer           {}", server.state.config.issuer_url());
+    println!("  resource manager {e}/subscriptions/{}", d.subscription_id);
+    println!(
+        "  admin            {} (secret in {})",
+        d.admin_client_id,
+        ctx.home.admin_file().display()
+    );
+    println!();
+    println!(
+        "Next: wid identity create --name airflow-mi --resource-group {}",
+        d.resource_group
+    );
+    println!("Stop with Ctrl-C.");
+    shutdown_signal().await;
+    eprintln!("wid: shutting down");
+    let _ = std::fs::remove_file(ctx.home.server_file());
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,5 @@
+//! The `wid` command.
+
+fn main() -> std::process::ExitCode {
+    wid::cli::main()
+}

@@ -1,0 +1,193 @@
+//! `wid up`: one HTTPS process that hosts the stand-in cloud.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::get;
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+use wid_cloud::{CloudConfig, CloudState};
+use wid_model::Clock;
+use wid_store::Store;
+
+use crate::home::{AdminFile, Home, HomeError, ServerFile};
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The data directory.
+    pub home: Home,
+    /// Where to listen; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The database URL; `None` is the SQLite file in the data directory.
+    pub database_url: Option<String>,
+    /// The public base URL; `None` is `https://<listen address>`.
+    pub public_url: Option<String>,
+    /// How long a federated credential write holds its identity.
+    pub fic_write_hold: Duration,
+    /// Bound on fetching an external issuer's metadata.
+    pub oidc_fetch_timeout: Duration,
+}
+
+impl ServerOptions {
+    /// Defaults for a data directory and listen address.
+    pub fn new(home: Home, listen: SocketAddr) -> Self {
+        Self {
+            home,
+            listen,
+            database_url: None,
+            public_url: None,
+            fic_write_hold: Duration::from_millis(100),
+            oidc_fetch_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Errors while starting.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The data directory failed.
+    #[error(transparent)]
+    Home(#[from] HomeError),
+    /// The port could not be bound.
+    #[error(
+        "cannot listen on {addr}: {source}\nhint: another process (perhaps another `wid up`) uses the port; pick another with --listen or WID_LISTEN"
+    )]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] wid_store::StoreError),
+    /// Building the cloud state failed.
+    #[error("cannot start the stand-in cloud: {0}")]
+    State(#[from] wid_cloud::state::StateError),
+    /// TLS set-up failed.
+    #[error(
+        "cannot load the TLS certificate: {0}\nhint: remove server.pem and server-key.pem from WID_HOME to have them recreated"
+    )]
+    Tls(String),
+}
+
+/// A server that is running.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// `https://127.0.0.1:PORT` (or the public URL).
+    pub endpoint: String,
+    /// The shared state, for tests.
+    pub state: CloudState,
+    handle: Handle<SocketAddr>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Asks the server to stop, lets in-flight requests finish (up to 10 s) and waits.
+    pub async fn shutdown(self) {
+        self.handle.graceful_shutdown(Some(Duration::from_secs(10)));
+        let _ = self.task.await;
+        self.state.store.close().await;
+    }
+}
+
+/// The router of `wid up`: the stand-in cloud plus `/healthz`, with request logging.
+pub fn app(state: CloudState) -> Router {
+    wid_cloud::app(state)
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(axum::middleware::from_fn(log_request))
+}
+
+/// Logs method, path, status and latency; never query strings, headers or bodies, which
+/// can carry secrets.
+async fn log_request(req: Request, next: Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    tracing::info!(%method, %path, status = resp.status().as_u16(), ms = start.elapsed().as_millis() as u64, "request");
+    resp
+}
+
+/// Creates the data directory if needed, opens the database, and starts serving HTTPS.
+pub async fn start(
+    opts: ServerOptions,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningServer, ServerError> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let home = &opts.home;
+    home.ensure()?;
+    let listener =
+        std::net::TcpListener::bind(opts.listen).map_err(|source| ServerError::Bind {
+            addr: opts.listen,
+            source,
+        })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| ServerError::Bind {
+            addr: opts.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: opts.listen,
+        source,
+    })?;
+    let endpoint = opts.public_url.clone().unwrap_or_else(|| match addr {
+        SocketAddr::V4(a) => format!("https://{}:{}", a.ip(), a.port()),
+        SocketAddr::V6(a) => format!("https://[{}]:{}", a.ip(), a.port()),
+    });
+    let db_url = opts
+        .database_url
+        .clone()
+        .unwrap_or_else(|| home.database_url());
+    let store = Store::connect(&db_url, clock.now()).await?;
+    let mut config = CloudConfig::new(endpoint.clone());
+    config.fic_write_hold = opts.fic_write_hold;
+    config.oidc_fetch_timeout = opts.oidc_fetch_timeout;
+    config.extra_roots_pem = vec![home.read(&home.ca_cert())?];
+    let state = CloudState::new(store, clock, config).await?;
+    if let Some(secret) = &state.defaults.new_admin_secret {
+        let admin = AdminFile {
+            tenant_id: state.defaults.tenant_id.clone(),
+            subscription_id: state.defaults.subscription_id.clone(),
+            resource_group: state.defaults.resource_group.clone(),
+            client_id: state.defaults.admin_client_id.clone(),
+            client_secret: secret.0.clone(),
+        };
+        let json = serde_json::to_vec_pretty(&admin).unwrap_or_default();
+        home.write(&home.admin_file(), &json, true)?;
+    }
+    let tls = RustlsConfig::from_pem_file(home.server_cert(), home.server_key())
+        .await
+        .map_err(|e| ServerError::Tls(e.to_string()))?;
+    let handle = Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, tls)
+        .map_err(|source| ServerError::Bind { addr, source })?
+        .handle(handle.clone());
+    let router = app(state.clone());
+    let task = tokio::spawn(async move { server.serve(router.into_make_service()).await });
+    let info = ServerFile {
+        endpoint: endpoint.clone(),
+        pid: std::process::id(),
+    };
+    home.write(
+        &home.server_file(),
+        &serde_json::to_vec_pretty(&info).unwrap_or_default(),
+        false,
+    )?;
+    Ok(RunningServer {
+        addr,
+        endpoint,
+        state,
+        handle,
+        task,
+    })
+}
