@@ -1,0 +1,11 @@
+//! wid's integration tests: one binary (so it links once), the real server on an ephemeral
+//! port, real HTTPS, real SQLite (and PostgreSQL where named), an injected clock.
+
+mod common;
+
+mod arm_rules;
+mod cli_session;
+mod hostile;
+mod issuer;
+mod persistence;
+mod sts_errors;
