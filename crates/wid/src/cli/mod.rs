@@ -65,13 +65,25 @@ pub enum Command {
 pub enum CliError {
     /// From the client.
     #[error(transparent)]
-    Client(#[from] ClientError),
+    Client(Box<ClientError>),
     /// From the server start.
     #[error(transparent)]
-    Server(#[from] crate::server::ServerError),
+    Server(Box<crate::server::ServerError>),
     /// Anything else, already explained.
     #[error("{0}")]
     Message(String),
+}
+
+impl From<ClientError> for CliError {
+    fn from(e: ClientError) -> Self {
+        CliError::Client(Box::new(e))
+    }
+}
+
+impl From<crate::server::ServerError> for CliError {
+    fn from(e: crate::server::ServerError) -> Self {
+        CliError::Server(Box::new(e))
+    }
 }
 
 /// Global settings every command reads.

@@ -33,7 +33,12 @@ fn wid(home: &Path, args: &[&str]) -> Output {
 
 #[track_caller]
 fn ok(o: Output) -> String {
-    assert!(o.status.success(), "wid failed: {}\n{}", String::from_utf8_lossy(&o.stderr), String::from_utf8_lossy(&o.stdout));
+    assert!(
+        o.status.success(),
+        "wid failed: {}\n{}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
     String::from_utf8(o.stdout).expect("utf-8")
 }
 
@@ -79,12 +84,51 @@ fn readme_session_with_python_azure_identity() {
     let home = dir.path().join("home");
     let (mut up, endpoint) = start_up(&home);
 
-    ok(wid(&home, &["identity", "create", "--name", "airflow-mi", "--resource-group", "rg-airflow"]));
-    let shown = ok(wid(&home, &["identity", "show", "--name", "airflow-mi", "--resource-group", "rg-airflow"]));
-    for label in ["Name:", "Client ID:", "Tenant ID:", "Resource group:", "Principal ID:"] {
+    ok(wid(
+        &home,
+        &[
+            "identity",
+            "create",
+            "--name",
+            "airflow-mi",
+            "--resource-group",
+            "rg-airflow",
+        ],
+    ));
+    let shown = ok(wid(
+        &home,
+        &[
+            "identity",
+            "show",
+            "--name",
+            "airflow-mi",
+            "--resource-group",
+            "rg-airflow",
+        ],
+    ));
+    for label in [
+        "Name:",
+        "Client ID:",
+        "Tenant ID:",
+        "Resource group:",
+        "Principal ID:",
+    ] {
         assert!(shown.contains(label), "{label} missing in:\n{shown}");
     }
-    let ident: Value = serde_json::from_str(&ok(wid(&home, &["identity", "show", "--name", "airflow-mi", "--resource-group", "rg-airflow", "--output", "json"]))).unwrap();
+    let ident: Value = serde_json::from_str(&ok(wid(
+        &home,
+        &[
+            "identity",
+            "show",
+            "--name",
+            "airflow-mi",
+            "--resource-group",
+            "rg-airflow",
+            "--output",
+            "json",
+        ],
+    )))
+    .unwrap();
     let client_id = ident["clientId"].as_str().unwrap().to_string();
     let tenant_id = ident["tenantId"].as_str().unwrap().to_string();
     let principal_id = ident["principalId"].as_str().unwrap().to_string();
@@ -95,38 +139,87 @@ fn readme_session_with_python_azure_identity() {
         ok(wid(
             &home,
             &[
-                "identity", "federated-credential", "create",
-                "--name", &format!("airflow-{workload}"),
-                "--identity-name", "airflow-mi",
-                "--resource-group", "rg-airflow",
-                "--issuer", &issuer,
-                "--subject", &format!("system:serviceaccount:airflow:airflow-{workload}"),
+                "identity",
+                "federated-credential",
+                "create",
+                "--name",
+                &format!("airflow-{workload}"),
+                "--identity-name",
+                "airflow-mi",
+                "--resource-group",
+                "rg-airflow",
+                "--issuer",
+                &issuer,
+                "--subject",
+                &format!("system:serviceaccount:airflow:airflow-{workload}"),
             ],
         ));
     }
     let listed: Value = serde_json::from_str(&ok(wid(
         &home,
-        &["identity", "federated-credential", "list", "--identity-name", "airflow-mi", "--resource-group", "rg-airflow", "-o", "json", "--top", "2"],
+        &[
+            "identity",
+            "federated-credential",
+            "list",
+            "--identity-name",
+            "airflow-mi",
+            "--resource-group",
+            "rg-airflow",
+            "-o",
+            "json",
+            "--top",
+            "2",
+        ],
     )))
     .unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 3, "all pages read: {listed}");
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        3,
+        "all pages read: {listed}"
+    );
     assert_eq!(listed[0]["audiences"][0], "api://AzureADTokenExchange");
 
     let token_file = dir.path().join("sa-token");
-    let token = ok(wid(&home, &["issuer", "token", "--namespace", "airflow", "--service-account", "airflow-worker"]));
-    assert!(!token.ends_with('\n'), "redirected tokens have no trailing newline, like the kubelet's");
+    let token = ok(wid(
+        &home,
+        &[
+            "issuer",
+            "token",
+            "--namespace",
+            "airflow",
+            "--service-account",
+            "airflow-worker",
+        ],
+    ));
+    assert!(
+        !token.ends_with('\n'),
+        "redirected tokens have no trailing newline, like the kubelet's"
+    );
     std::fs::write(&token_file, &token).unwrap();
 
     // eval "$(wid env)"
     let env_out = ok(wid(&home, &["env"]));
     let mut env: Vec<(String, String)> = Vec::new();
     for line in env_out.lines() {
-        let (k, v) = line.strip_prefix("export ").unwrap().split_once('=').unwrap();
+        let (k, v) = line
+            .strip_prefix("export ")
+            .unwrap()
+            .split_once('=')
+            .unwrap();
         env.push((k.to_string(), v.trim_matches('\'').to_string()));
     }
-    let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let get = |k: &str| {
+        env.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     assert_eq!(get("AZURE_AUTHORITY_HOST"), endpoint);
-    assert!(std::fs::read_to_string(get("REQUESTS_CA_BUNDLE")).unwrap().contains("wid local CA"));
+    assert!(
+        std::fs::read_to_string(get("REQUESTS_CA_BUNDLE"))
+            .unwrap()
+            .contains("wid local CA")
+    );
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/workload_identity.py");
     let out = Command::new(python())
@@ -140,9 +233,16 @@ fn readme_session_with_python_azure_identity() {
         .env_remove("MSI_ENDPOINT")
         .output()
         .expect("run python");
-    assert!(out.status.success(), "python failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "python failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    for (which, aud) in [("workload_identity", "https://management.azure.com"), ("default_azure_credential", "https://storage.azure.com")] {
+    for (which, aud) in [
+        ("workload_identity", "https://management.azure.com"),
+        ("default_azure_credential", "https://storage.azure.com"),
+    ] {
         let c = &v[which]["claims"];
         assert_eq!(c["aud"], aud, "{which}: {c}");
         assert_eq!(c["appid"], client_id.as_str());
@@ -150,23 +250,67 @@ fn readme_session_with_python_azure_identity() {
         assert_eq!(c["tid"], tenant_id.as_str());
         assert_eq!(c["iss"], format!("https://sts.windows.net/{tenant_id}/"));
         assert_eq!(c["idtyp"], "app");
-        assert!(c["xms_mirid"].as_str().unwrap().ends_with("/userAssignedIdentities/airflow-mi"));
+        assert!(
+            c["xms_mirid"]
+                .as_str()
+                .unwrap()
+                .ends_with("/userAssignedIdentities/airflow-mi")
+        );
         let exp = v[which]["expires_on"].as_i64().unwrap();
-        assert!(exp > c["iat"].as_i64().unwrap() + 86_000, "{which}: expires_on {exp}");
+        assert!(
+            exp > c["iat"].as_i64().unwrap() + 86_000,
+            "{which}: expires_on {exp}"
+        );
     }
 
     // Errors go to stderr with a non-zero exit, naming the values and a hint.
-    let o = wid(&home, &["identity", "show", "--name", "nope", "--resource-group", "rg-airflow"]);
+    let o = wid(
+        &home,
+        &[
+            "identity",
+            "show",
+            "--name",
+            "nope",
+            "--resource-group",
+            "rg-airflow",
+        ],
+    );
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("ResourceNotFound") && err.contains("nope") && err.contains("hint:"), "{err}");
-    let o = wid(&home, &["identity", "federated-credential", "create", "--name", "x", "--identity-name", "airflow-mi", "-g", "rg-airflow", "--issuer", &issuer, "--subject", "s"]);
+    assert!(
+        err.contains("ResourceNotFound") && err.contains("nope") && err.contains("hint:"),
+        "{err}"
+    );
+    let o = wid(
+        &home,
+        &[
+            "identity",
+            "federated-credential",
+            "create",
+            "--name",
+            "x",
+            "--identity-name",
+            "airflow-mi",
+            "-g",
+            "rg-airflow",
+            "--issuer",
+            &issuer,
+            "--subject",
+            "s",
+        ],
+    );
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("'x' is invalid"));
 
     // SIGTERM shuts down gracefully and removes server.json.
     let pid = up.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
         if let Some(s) = up.child.try_wait().unwrap() {
@@ -180,7 +324,20 @@ fn readme_session_with_python_azure_identity() {
 
     // A second start reuses the data directory: same tenant, same identity.
     let (_up2, _endpoint2) = start_up(&home);
-    let again: Value = serde_json::from_str(&ok(wid(&home, &["identity", "show", "-n", "airflow-mi", "-g", "rg-airflow", "-o", "json"]))).unwrap();
+    let again: Value = serde_json::from_str(&ok(wid(
+        &home,
+        &[
+            "identity",
+            "show",
+            "-n",
+            "airflow-mi",
+            "-g",
+            "rg-airflow",
+            "-o",
+            "json",
+        ],
+    )))
+    .unwrap();
     assert_eq!(again["clientId"], client_id.as_str());
     assert_eq!(again["tenantId"], tenant_id.as_str());
 }
@@ -194,7 +351,15 @@ fn issuer_token_write_keeps_the_file_fresh() {
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     let mut writer = Up {
         child: Command::new(WID)
-            .args(["issuer", "token", "--namespace", "airflow", "--service-account", "airflow-worker", "--write"])
+            .args([
+                "issuer",
+                "token",
+                "--namespace",
+                "airflow",
+                "--service-account",
+                "airflow-worker",
+                "--write",
+            ])
             .arg(&file)
             .env("WID_HOME", &home)
             .stderr(Stdio::piped())
@@ -204,17 +369,31 @@ fn issuer_token_write_keeps_the_file_fresh() {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !file.exists() {
         assert!(Instant::now() < deadline, "token file not written");
-        assert!(writer.child.try_wait().unwrap().is_none(), "writer exited early");
+        assert!(
+            writer.child.try_wait().unwrap().is_none(),
+            "writer exited early"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let token = std::fs::read_to_string(&file).unwrap();
-    let claims: Value = serde_json::from_slice(&wid_jose::b64url_decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
-    assert_eq!(claims["sub"], "system:serviceaccount:airflow:airflow-worker");
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3600);
+    let claims: Value =
+        serde_json::from_slice(&wid_jose::b64url_decode(token.split('.').nth(1).unwrap()).unwrap())
+            .unwrap();
+    assert_eq!(
+        claims["sub"],
+        "system:serviceaccount:airflow:airflow-worker"
+    );
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        3600
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     // Still running: it sleeps until 80% of the lifetime (checked in the unit test of the schedule).
     assert!(writer.child.try_wait().unwrap().is_none());

@@ -35,7 +35,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { fic_write_hold: Duration::ZERO, oidc_timeout: Duration::from_secs(5), database_url: None }
+        Self {
+            fic_write_hold: Duration::ZERO,
+            oidc_timeout: Duration::from_secs(5),
+            database_url: None,
+        }
     }
 }
 
@@ -52,18 +56,35 @@ impl TestCloud {
     }
 
     /// Starts (again) on an existing data directory.
-    pub async fn start_in(home: Home, dir: Option<tempfile::TempDir>, clock: Arc<ManualClock>, o: Options) -> Self {
+    pub async fn start_in(
+        home: Home,
+        dir: Option<tempfile::TempDir>,
+        clock: Arc<ManualClock>,
+        o: Options,
+    ) -> Self {
         let mut opts = ServerOptions::new(home.clone(), "127.0.0.1:0".parse().unwrap());
         opts.fic_write_hold = o.fic_write_hold;
         opts.oidc_fetch_timeout = o.oidc_timeout;
         opts.database_url = o.database_url;
-        let server = start(opts, clock.clone() as Arc<dyn Clock>).await.expect("server starts");
+        let server = start(opts, clock.clone() as Arc<dyn Clock>)
+            .await
+            .expect("server starts");
         let ca = std::fs::read(home.ca_cert()).expect("ca");
         let http = wid::client::http_client(Some(&ca), "ca.pem").expect("client");
         let endpoint = server.endpoint.clone();
         let tenant = server.state.defaults.tenant_id.clone();
         let sub = server.state.defaults.subscription_id.clone();
-        TestCloud { server: Some(server), home, dir, http, endpoint, clock, tenant, sub, admin_token: Default::default() }
+        TestCloud {
+            server: Some(server),
+            home,
+            dir,
+            http,
+            endpoint,
+            clock,
+            tenant,
+            sub,
+            admin_token: Default::default(),
+        }
     }
 
     pub fn state(&self) -> &wid_cloud::CloudState {
@@ -85,16 +106,35 @@ impl TestCloud {
         self.admin_token
             .get_or_init(|| async {
                 let admin = self.home.admin().expect("admin.json");
-                let c = ClientSecretCredential::new(&self.endpoint, &admin.tenant_id, &admin.client_id, Secret::new(admin.client_secret), self.http.clone());
-                c.get_token(SCOPE_ARM, self.clock.now()).await.expect("admin token").token.expose().to_string()
+                let c = ClientSecretCredential::new(
+                    &self.endpoint,
+                    &admin.tenant_id,
+                    &admin.client_id,
+                    Secret::new(admin.client_secret),
+                    self.http.clone(),
+                );
+                c.get_token(SCOPE_ARM, self.clock.now())
+                    .await
+                    .expect("admin token")
+                    .token
+                    .expose()
+                    .to_string()
             })
             .await
             .clone()
     }
 
     /// A raw HTTPS request with an optional bearer token; returns status, headers and JSON.
-    pub async fn call(&self, method: reqwest::Method, path_and_query: &str, token: Option<&str>, body: Option<&Value>) -> (u16, reqwest::header::HeaderMap, Value) {
-        let mut rb = self.http.request(method, format!("{}{}", self.endpoint, path_and_query));
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut rb = self
+            .http
+            .request(method, format!("{}{}", self.endpoint, path_and_query));
         if let Some(t) = token {
             rb = rb.bearer_auth(t);
         }
@@ -105,51 +145,116 @@ impl TestCloud {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.expect("body");
-        let v = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into())) };
+        let v = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
         (status, headers, v)
     }
 
     /// ARM as the administrator.
-    pub async fn arm(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+    pub async fn arm(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
         let t = self.admin_token().await;
         let sep = if path.contains('?') { '&' } else { '?' };
-        let (s, _, v) = self.call(method, &format!("{path}{sep}api-version={API}"), Some(&t), body).await;
+        let (s, _, v) = self
+            .call(
+                method,
+                &format!("{path}{sep}api-version={API}"),
+                Some(&t),
+                body,
+            )
+            .await;
         (s, v)
     }
 
     pub fn identity_path(&self, name: &str) -> String {
-        format!("/subscriptions/{}/resourceGroups/rg-airflow/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}", self.sub)
+        format!(
+            "/subscriptions/{}/resourceGroups/rg-airflow/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}",
+            self.sub
+        )
     }
 
     /// Creates an identity in rg-airflow; returns (client id, principal id).
     pub async fn create_identity(&self, name: &str) -> (String, String) {
-        let (s, v) = self.arm(reqwest::Method::PUT, &self.identity_path(name), Some(&json!({"location": "eastus"}))).await;
+        let (s, v) = self
+            .arm(
+                reqwest::Method::PUT,
+                &self.identity_path(name),
+                Some(&json!({"location": "eastus"})),
+            )
+            .await;
         assert!(s == 201 || s == 200, "create identity: {s} {v}");
-        (v["properties"]["clientId"].as_str().unwrap().into(), v["properties"]["principalId"].as_str().unwrap().into())
+        (
+            v["properties"]["clientId"].as_str().unwrap().into(),
+            v["properties"]["principalId"].as_str().unwrap().into(),
+        )
     }
 
-    pub async fn put_fic(&self, identity: &str, name: &str, issuer: &str, subject: &str, audiences: &[&str]) -> (u16, Value) {
-        let body = json!({"properties": {"issuer": issuer, "subject": subject, "audiences": audiences}});
-        self.arm(reqwest::Method::PUT, &format!("{}/federatedIdentityCredentials/{name}", self.identity_path(identity)), Some(&body)).await
+    pub async fn put_fic(
+        &self,
+        identity: &str,
+        name: &str,
+        issuer: &str,
+        subject: &str,
+        audiences: &[&str],
+    ) -> (u16, Value) {
+        let body =
+            json!({"properties": {"issuer": issuer, "subject": subject, "audiences": audiences}});
+        self.arm(
+            reqwest::Method::PUT,
+            &format!(
+                "{}/federatedIdentityCredentials/{name}",
+                self.identity_path(identity)
+            ),
+            Some(&body),
+        )
+        .await
     }
 
     /// An identity with one federated credential for system:serviceaccount:NS:SA on the local issuer.
     pub async fn federated_identity(&self, name: &str, ns: &str, sa: &str) -> String {
         let (client_id, _) = self.create_identity(name).await;
-        let (s, v) = self.put_fic(name, &format!("{name}-{sa}"), &self.issuer(), &format!("system:serviceaccount:{ns}:{sa}"), &["api://AzureADTokenExchange"]).await;
+        let (s, v) = self
+            .put_fic(
+                name,
+                &format!("{name}-{sa}"),
+                &self.issuer(),
+                &format!("system:serviceaccount:{ns}:{sa}"),
+                &["api://AzureADTokenExchange"],
+            )
+            .await;
         assert_eq!(s, 201, "{v}");
         client_id
     }
 
     /// A projected service-account token from the local issuer.
     pub fn sa_token(&self, ns: &str, sa: &str) -> String {
-        wid_cloud::issuer::mint(self.state(), ns, sa, &[], 3600, None).expect("mint").0
+        wid_cloud::issuer::mint(self.state(), ns, sa, &[], 3600, None)
+            .expect("mint")
+            .0
     }
 
     /// POSTs a form to a token endpoint of `tenant`; returns status and JSON.
     pub async fn token_form(&self, tenant: &str, v1: bool, form: &[(&str, &str)]) -> (u16, Value) {
-        let path = if v1 { "oauth2/token" } else { "oauth2/v2.0/token" };
-        let resp = self.http.post(format!("{}/{tenant}/{path}", self.endpoint)).form(form).send().await.expect("token request");
+        let path = if v1 {
+            "oauth2/token"
+        } else {
+            "oauth2/v2.0/token"
+        };
+        let resp = self
+            .http
+            .post(format!("{}/{tenant}/{path}", self.endpoint))
+            .form(form)
+            .send()
+            .await
+            .expect("token request");
         let s = resp.status().as_u16();
         (s, resp.json().await.unwrap_or(Value::Null))
     }
@@ -188,7 +293,10 @@ pub fn assert_aadsts(resp: &(u16, Value), status: u16, error: &str, code: u64, n
     for k in ["timestamp", "trace_id", "correlation_id"] {
         assert!(v[k].is_string(), "{k} missing in {v}");
     }
-    assert!(d.contains("Trace ID: ") && d.contains("Correlation ID: ") && d.contains("Timestamp: "), "{d}");
+    assert!(
+        d.contains("Trace ID: ") && d.contains("Correlation ID: ") && d.contains("Timestamp: "),
+        "{d}"
+    );
 }
 
 /// Signs arbitrary claims with an arbitrary key and header fields.
@@ -199,7 +307,11 @@ pub fn sign_with(key: &SigningKey, claims: &Value, kid: Option<&str>) -> String 
         Some(kid) => {
             // Re-sign with a header naming another kid.
             let header = json!({"alg": "RS256", "typ": "JWT", "kid": kid});
-            let input = format!("{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
+            let input = format!(
+                "{}.{}",
+                b64url(header.to_string().as_bytes()),
+                b64url(claims.to_string().as_bytes())
+            );
             let sig = key.sign_raw(input.as_bytes()).unwrap();
             format!("{input}.{}", b64url(&sig))
         }
@@ -208,7 +320,11 @@ pub fn sign_with(key: &SigningKey, claims: &Value, kid: Option<&str>) -> String 
 
 /// A JWT with any header, unsigned-style (`sig` as given).
 pub fn raw_jwt(header: &Value, claims: &Value, sig: &str) -> String {
-    format!("{}.{}.{sig}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()))
+    format!(
+        "{}.{}.{sig}",
+        b64url(header.to_string().as_bytes()),
+        b64url(claims.to_string().as_bytes())
+    )
 }
 
 /// Claims like the local issuer's, for forging.

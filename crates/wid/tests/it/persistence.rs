@@ -7,21 +7,52 @@ use crate::common::*;
 
 async fn round_trip(opts: impl Fn() -> Options) {
     let c = TestCloud::start_with(opts()).await;
-    let client_id = c.federated_identity("mi-keep", "airflow", "airflow-worker").await;
-    let issuer_kid = c.state().keys.active(wid_cloud::keys::Purpose::Issuer).kid().to_string();
+    let client_id = c
+        .federated_identity("mi-keep", "airflow", "airflow-worker")
+        .await;
+    let issuer_kid = c
+        .state()
+        .keys
+        .active(wid_cloud::keys::Purpose::Issuer)
+        .kid()
+        .to_string();
     let old_token = c.sa_token("airflow", "airflow-worker");
     let tenant = c.tenant.clone();
     let (home, dir, clock) = c.stop().await;
 
     let c = TestCloud::start_in(home, dir, clock, opts()).await;
     assert_eq!(c.tenant, tenant);
-    assert_eq!(c.state().keys.active(wid_cloud::keys::Purpose::Issuer).kid(), issuer_kid, "keys survive a restart");
-    let (s, v) = c.arm(Method::GET, &format!("{}/federatedIdentityCredentials", c.identity_path("mi-keep")), None).await;
+    assert_eq!(
+        c.state()
+            .keys
+            .active(wid_cloud::keys::Purpose::Issuer)
+            .kid(),
+        issuer_kid,
+        "keys survive a restart"
+    );
+    let (s, v) = c
+        .arm(
+            Method::GET,
+            &format!(
+                "{}/federatedIdentityCredentials",
+                c.identity_path("mi-keep")
+            ),
+            None,
+        )
+        .await;
     assert_eq!(s, 200);
     assert_eq!(v["value"].as_array().unwrap().len(), 1);
     // A token minted before the restart still works; the issuer URL changed with the port, so
     // point the credential at the new one first.
-    let (s, _) = c.put_fic("mi-keep", "mi-keep-airflow-worker", &c.issuer(), "system:serviceaccount:airflow:airflow-worker", &["api://AzureADTokenExchange"]).await;
+    let (s, _) = c
+        .put_fic(
+            "mi-keep",
+            "mi-keep-airflow-worker",
+            &c.issuer(),
+            "system:serviceaccount:airflow:airflow-worker",
+            &["api://AzureADTokenExchange"],
+        )
+        .await;
     assert_eq!(s, 200);
     let fresh = c.sa_token("airflow", "airflow-worker");
     assert_eq!(c.exchange(&client_id, &fresh, SCOPE_ARM).await.0, 200);
@@ -36,14 +67,29 @@ async fn sqlite_restart_keeps_everything() {
 
 #[tokio::test]
 async fn postgres_restart_keeps_everything() {
-    let admin_url = std::env::var("WID_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin_url = std::env::var("WID_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let mut admin = sqlx::PgConnection::connect(&admin_url)
         .await
-        .unwrap_or_else(|e| panic!("PostgreSQL is required at {admin_url} (set WID_TEST_POSTGRES): {e}"));
+        .unwrap_or_else(|e| {
+            panic!("PostgreSQL is required at {admin_url} (set WID_TEST_POSTGRES): {e}")
+        });
     let db = format!("wid_test_{}", wid_model::ids::new_guid().replace('-', ""));
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&mut admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
     let base = admin_url.rsplit_once('/').unwrap().0.to_string();
     let url = format!("{base}/{db}");
-    round_trip(|| Options { database_url: Some(url.clone()), ..Default::default() }).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {db} WITH (FORCE)"))).execute(&mut admin).await.unwrap();
+    round_trip(|| Options {
+        database_url: Some(url.clone()),
+        ..Default::default()
+    })
+    .await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {db} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
 }
