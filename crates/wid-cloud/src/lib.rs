@@ -13,6 +13,7 @@
 pub mod arm;
 pub mod auth;
 pub mod bootstrap;
+pub mod faults;
 pub mod issuer;
 pub mod keys;
 pub mod oidc;
@@ -30,5 +31,6 @@ pub fn app(state: CloudState) -> Router {
         .merge(issuer::router())
         .merge(sts::router())
         .merge(arm::router())
+        .merge(faults::router())
         .with_state(state)
 }

@@ -66,6 +66,10 @@ pub struct Inner {
     pub fic_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// The tenant, subscription and administrator created on first start.
     pub defaults: crate::bootstrap::Defaults,
+    /// Counters (token requests served), for tests and `/_wid/stats`.
+    pub metrics: crate::faults::Metrics,
+    /// Injected failures (throttling, outages) for testing clients' retries.
+    pub faults: crate::faults::Faults,
 }
 
 impl std::ops::Deref for CloudState {
@@ -107,6 +111,8 @@ impl CloudState {
             oidc,
             fic_locks: Mutex::new(HashMap::new()),
             defaults,
+            metrics: Default::default(),
+            faults: Default::default(),
         })))
     }
 

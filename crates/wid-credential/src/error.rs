@@ -1,9 +1,10 @@
-//! Token errors that explain: the AADSTS code, the server's message, and what to do.
+//! Errors that explain: the AADSTS code, the values the server named, what the client
+//! presented, and what to do.
 
 use serde::Deserialize;
 
-/// An error answer of the token service.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An error answer of the token service, with the facts around it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TokenError {
     /// HTTP status.
     pub status: u16,
@@ -15,6 +16,12 @@ pub struct TokenError {
     pub message: String,
     /// `correlation_id`.
     pub correlation_id: Option<String>,
+    /// Values quoted in the message: `issuer`, `subject`, `audience`, `client_id`, `tenant`,
+    /// `current_time`, `valid_from`, `expiry`.
+    pub named: Vec<(&'static str, String)>,
+    /// What the client knows: `client_id`, `tenant_id`, `token_file`, `token_file_age`,
+    /// the presented assertion's `iss`, `sub`, `aud`, `exp`, and the local time.
+    pub context: Vec<(&'static str, String)>,
 }
 
 #[derive(Deserialize)]
@@ -29,75 +36,146 @@ struct Body {
     correlation_id: Option<String>,
 }
 
+/// The text between `start` and the next `end` in `s`.
+fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let i = s.find(start)? + start.len();
+    let j = s[i..].find(end)? + i;
+    Some(&s[i..j])
+}
+
 impl TokenError {
     /// Reads an error body; a body that is not AADSTS JSON is kept as text.
     pub fn from_body(status: u16, body: &[u8]) -> Self {
-        match serde_json::from_slice::<Body>(body) {
-            Ok(b) => {
-                let message = b
-                    .error_description
-                    .split(" Trace ID:")
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string();
-                let message = message
-                    .split("\r\nTrace ID:")
-                    .next()
-                    .unwrap_or("")
-                    .to_string();
-                TokenError {
-                    status,
-                    error: b.error,
-                    code: b.error_codes.first().copied(),
-                    message,
-                    correlation_id: b.correlation_id,
-                }
-            }
-            Err(_) => TokenError {
+        let Ok(b) = serde_json::from_slice::<Body>(body) else {
+            return TokenError {
                 status,
                 error: "unexpected_response".into(),
-                code: None,
                 message: String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned(),
-                correlation_id: None,
-            },
+                ..Default::default()
+            };
+        };
+        let message = b
+            .error_description
+            .split(" Trace ID:")
+            .next()
+            .unwrap_or("")
+            .split("\r\nTrace ID:")
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let mut named = Vec::new();
+        let patterns: [(&str, &str, &str); 12] = [
+            ("issuer", "Assertion Issuer: '", "'"),
+            ("subject", "Assertion Subject: '", "'"),
+            ("audience", "Assertion Audience: '", "'"),
+            ("issuer", "presented assertion issuer '", "'"),
+            ("subject", "presented assertion subject '", "'"),
+            ("audience", "presented assertion audience '", "'"),
+            ("client_id", "Application with identifier '", "'"),
+            ("tenant", "in the directory '", "'"),
+            ("tenant", "Tenant '", "'"),
+            ("current_time", "Current time: ", ","),
+            ("valid_from", "assertion valid from ", ","),
+            ("expiry", "expiry time of assertion ", "."),
+        ];
+        for (k, start, end) in patterns {
+            if let Some(v) = between(&message, start, end)
+                && !named.iter().any(|(n, _)| *n == k)
+            {
+                named.push((k, v.to_string()));
+            }
+        }
+        TokenError {
+            status,
+            error: b.error,
+            code: b.error_codes.first().copied(),
+            message,
+            correlation_id: b.correlation_id,
+            named,
+            context: Vec::new(),
         }
     }
 
-    /// What to do about it.
-    pub fn remedy(&self) -> &'static str {
+    /// A value the server named.
+    pub fn named(&self, k: &str) -> Option<&str> {
+        self.named
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A value the client added.
+    pub fn context(&self, k: &str) -> Option<&str> {
+        self.context
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Adds what the client knows.
+    pub fn with_context(mut self, k: &'static str, v: impl Into<String>) -> Self {
+        self.context.push((k, v.into()));
+        self
+    }
+
+    /// What to do about it, with the values filled in.
+    pub fn remedy(&self) -> String {
+        let ctx = |k| self.context(k).unwrap_or("?");
+        let list_fics = "`wid identity federated-credential list --identity-name <identity> --resource-group <rg>` (or `az identity federated-credential list`)";
         match self.code {
-            Some(70021 | 700211 | 700212 | 700213) => {
-                "compare the presented issuer, subject and audience with the identity's federated credentials (`wid identity federated-credential list --identity-name <name> --resource-group <rg>`); the issuer must match exactly, trailing slash included"
+            Some(70021 | 700211 | 700212 | 700213 | 7002138) => {
+                let mut s = format!(
+                    "the token presented issuer '{}', subject '{}', audience '{}'; one federated credential of identity {} must have exactly these values. List them with {list_fics}.",
+                    self.named("issuer").unwrap_or(ctx("assertion_iss")),
+                    self.named("subject").unwrap_or(ctx("assertion_sub")),
+                    self.named("audience").unwrap_or(ctx("assertion_aud")),
+                    ctx("client_id"),
+                );
+                if self.code == Some(700211) {
+                    s.push_str(" Issuers compare exactly: check the trailing slash (AKS issuers end in '/', GitHub's does not).");
+                }
+                if self.code == Some(7002138) {
+                    s.push_str(" Subjects compare case-sensitively.");
+                }
+                if self.code == Some(700212) {
+                    s.push_str(" The audience is api://AzureADTokenExchange in the public cloud (api://AzureADTokenExchangeUSGov, api://AzureADTokenExchangeChina in sovereign clouds).");
+                }
+                s
             }
-            Some(7002138) => {
-                "subjects are compared case-sensitively: re-create the federated credential with the subject exactly as the token carries it"
-            }
-            Some(700024) => {
-                "the projected token is expired or not yet valid: keep the token file fresh (`wid issuer token --write FILE`) and check the clocks"
-            }
-            Some(700016) => {
-                "check the client id (the identity's Client ID, not its Principal ID) and the tenant"
-            }
-            Some(90002) => "check the tenant id and the cloud (`--cloud`, AZURE_AUTHORITY_HOST)",
-            Some(7000215) => {
-                "the client secret is wrong: check the value (not the secret id); for the local administrator it is in $WID_HOME/admin.json"
-            }
-            Some(50166) => {
-                "the issuer's discovery document or JWKS could not be fetched: it must be reachable over HTTPS"
-            }
-            _ => "see the message above",
+            Some(700024) => format!(
+                "the service-account token in {} is {} old and expires at {}; the server's time is {} and this machine's is {}. The kubelet rewrites the file at 80% of its lifetime: check that it does (locally: `wid issuer token --write FILE`), and that the clocks agree.",
+                ctx("token_file"),
+                ctx("token_file_age"),
+                self.named("expiry").unwrap_or("?"),
+                self.named("current_time").unwrap_or("?"),
+                ctx("local_time"),
+            ),
+            Some(700016) => format!(
+                "no identity has client id '{}' in tenant '{}': use the managed identity's Client ID (not its Principal ID) and its tenant (`wid identity show` or `az identity show` print both).",
+                self.named("client_id").unwrap_or(ctx("client_id")),
+                self.named("tenant").unwrap_or(ctx("tenant_id")),
+            ),
+            Some(90002) => format!(
+                "tenant '{}' does not exist in this cloud: check AZURE_TENANT_ID / workload_identity_tenant_id and AZURE_AUTHORITY_HOST (--cloud).",
+                self.named("tenant").unwrap_or(ctx("tenant_id"))
+            ),
+            Some(7000215) => "the client secret is wrong: use the secret's value, not its id; for the local administrator it is in $WID_HOME/admin.json".into(),
+            Some(50166) => "the issuer's discovery document and JWKS must be reachable by Entra over HTTPS at <issuer>/.well-known/openid-configuration".into(),
+            Some(7000272 | 700027) => "the token's signing key is not in the issuer's JWKS: if the issuer rotated keys, wait for its metadata to update, or mint a new token".into(),
+            Some(50027 | 5002730) => format!("the file {} must hold one RS256 JWT exactly as the kubelet writes it (no trailing newline)", ctx("token_file")),
+            _ => "see the message above".into(),
         }
     }
 }
 
 impl std::fmt::Display for TokenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (HTTP {}, {})", self.message, self.status, self.error)?;
+        write!(f, "{} (HTTP {}, {}", self.message, self.status, self.error)?;
         if let Some(c) = &self.correlation_id {
             write!(f, ", correlation id {c}")?;
         }
-        write!(f, "\nhint: {}", self.remedy())
+        write!(f, ")\nhint: {}", self.remedy())
     }
 }
 
@@ -106,15 +184,17 @@ impl std::fmt::Display for TokenError {
 pub enum CredentialError {
     /// The token service answered with an error.
     #[error("the token service refused the request: {0}")]
-    Token(TokenError),
-    /// The token service could not be reached.
+    Token(Box<TokenError>),
+    /// The service could not be reached, after retries.
     #[error(
-        "cannot reach the token service at {url}: {detail}\nhint: is `wid up` running, and does WID_ENDPOINT / AZURE_AUTHORITY_HOST point at it?"
+        "cannot reach {url} after {attempts} attempt(s): {detail}\nhint: check the authority (AZURE_AUTHORITY_HOST, --cloud) and the network; for the local stand-in, is `wid up` running?"
     )]
     Unreachable {
         /// The URL.
         url: String,
-        /// The transport error.
+        /// Attempts made.
+        attempts: u32,
+        /// The last transport error.
         detail: String,
     },
     /// The answer was not a token response.
@@ -125,6 +205,50 @@ pub enum CredentialError {
         /// What was wrong.
         detail: String,
     },
+    /// The credential is not configured in this environment (a chain skips it).
+    #[error("{credential} is unavailable: {reason}")]
+    Unavailable {
+        /// The credential's name.
+        credential: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The projected token file could not be read.
+    #[error(
+        "cannot read the federated token file {path}: {detail}\nhint: AZURE_FEDERATED_TOKEN_FILE must name the projected service-account token (the workload identity webhook mounts it; locally: `wid issuer token --write FILE`)"
+    )]
+    TokenFile {
+        /// The file.
+        path: String,
+        /// The OS error.
+        detail: String,
+    },
+    /// A per-call tenant that the credential does not allow.
+    #[error(
+        "tenant '{requested}' is not allowed: the credential is configured for '{configured}'\nhint: add it to additionally_allowed_tenants (or '*')"
+    )]
+    TenantNotAllowed {
+        /// The requested tenant.
+        requested: String,
+        /// The configured tenant.
+        configured: String,
+    },
+    /// Every link of a chain failed.
+    #[error("DefaultAzureCredential failed to retrieve a token:\n{0}")]
+    Chain(String),
+    /// Bad configuration.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl CredentialError {
+    /// The AADSTS code, when the token service refused.
+    pub fn aadsts(&self) -> Option<u32> {
+        match self {
+            CredentialError::Token(t) => t.code,
+            _ => None,
+        }
+    }
 }
 
 /// An error and its sources, joined.
@@ -144,15 +268,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_aadsts_body() {
-        let body = br#"{"error":"invalid_client","error_description":"AADSTS700213: No matching federated identity record found for presented assertion subject 'system:serviceaccount:a:b'. Check ... Trace ID: t Correlation ID: c Timestamp: 2025-01-01 00:00:00Z","error_codes":[700213],"correlation_id":"c"}"#;
-        let e = TokenError::from_body(401, body);
-        assert_eq!(e.code, Some(700213));
-        assert!(e.message.ends_with("Check ..."), "{}", e.message);
+    fn reads_aadsts_body_and_named_values() {
+        let body = br#"{"error":"invalid_request","error_description":"AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: 'https://i/'. Assertion Subject: 'system:serviceaccount:a:b'. Assertion Audience: 'api://AzureADTokenExchange'. https://docs Trace ID: t Correlation ID: c Timestamp: 2025-01-01 00:00:00Z","error_codes":[70021],"correlation_id":"c"}"#;
+        let e = TokenError::from_body(400, body).with_context("client_id", "cid");
+        assert_eq!(e.code, Some(70021));
+        assert_eq!(e.named("issuer"), Some("https://i/"));
+        assert_eq!(e.named("subject"), Some("system:serviceaccount:a:b"));
         let shown = e.to_string();
         assert!(
-            shown.contains("system:serviceaccount:a:b")
-                && shown.contains("federated-credential list"),
+            shown.contains("federated-credential list") && shown.contains("identity cid"),
             "{shown}"
         );
         let raw = TokenError::from_body(502, b"bad gateway");

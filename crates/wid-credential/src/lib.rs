@@ -1,20 +1,41 @@
-//! The client side of wid: getting Entra access tokens over HTTPS, against the stand-in or
-//! real Azure alike. It speaks only the wire protocol; it imports neither the stand-in
-//! cloud nor the connections server.
+//! The client side of wid: Microsoft Entra access tokens over HTTPS, against the stand-in or
+//! real Azure alike. It speaks only the wire protocol; it imports neither the stand-in cloud
+//! nor the connections server, so what passes against `wid up` passes against Entra.
 //!
-//! This first part has [`ClientSecretCredential`] (wid's CLI uses it as the local
-//! administrator) and the typed, explained token error. Workload identity, caching and the
-//! chain come with the credential issue.
+//! - [`WorkloadIdentityCredential`]: a projected service-account token exchanged for an
+//!   access token (federated `client_assertion`), with the token file re-read when it may
+//!   have been rotated.
+//! - [`ClientSecretCredential`], [`ManagedIdentityCredential`] (IMDS and App Service).
+//! - [`DefaultAzureCredential`]: azure-identity's chain (environment, workload identity,
+//!   managed identity) with Airflow's `managed_identity_client_id` /
+//!   `workload_identity_tenant_id`, reporting which link it used and why others were skipped.
+//! - [`TokenCache`]: refresh ahead of expiry by azure-identity's rules, keep serving the old
+//!   token when an early refresh fails, and one exchange for many concurrent callers.
+//! - [`Pipeline`]: retries on 429, 5xx and timeouts, honouring `Retry-After`, within a bounded
+//!   total time; the clock and the sleeper are injected.
+//! - Errors that explain ([`CredentialError`], [`TokenError`]): the AADSTS code, the values the
+//!   server named, and a remedy.
 
+mod cache;
+mod chain;
+mod client_secret;
+mod env;
 mod error;
+mod managed_identity;
+mod oauth;
+mod pipeline;
 mod secret;
+mod workload_identity;
 
-use std::time::Duration;
-
-use serde::Deserialize;
-
-pub use error::{CredentialError, TokenError};
+pub use cache::{CachedToken, TokenCache};
+pub use chain::{ChainOptions, DefaultAzureCredential, LinkAttempt};
+pub use client_secret::ClientSecretCredential;
+pub use env::EnvVars;
+pub use error::{CredentialError, TokenError, chain as error_chain};
+pub use managed_identity::ManagedIdentityCredential;
+pub use pipeline::{Pipeline, RetryPolicy, Sleeper, TokioSleeper};
 pub use secret::Secret;
+pub use workload_identity::WorkloadIdentityCredential;
 
 /// An access token and when it expires.
 #[derive(Clone)]
@@ -34,97 +55,70 @@ impl std::fmt::Debug for AccessToken {
     }
 }
 
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<serde_json::Value>,
+/// Per-call options.
+#[derive(Debug, Clone, Default)]
+pub struct TokenRequestOptions {
+    /// Ask for a token in another tenant; allowed only if the credential lists it in its
+    /// additionally allowed tenants (or `*`).
+    pub tenant_id: Option<String>,
 }
 
-/// A client id and secret in a tenant, exchanged at `{authority}/{tenant}/oauth2/v2.0/token`.
-#[derive(Debug, Clone)]
-pub struct ClientSecretCredential {
-    authority: String,
-    tenant_id: String,
-    client_id: String,
-    secret: Secret,
-    http: reqwest::Client,
-}
-
-impl ClientSecretCredential {
-    /// A credential. `authority` is `https://host[:port]`; `http` carries the trust roots.
-    pub fn new(
-        authority: &str,
-        tenant_id: &str,
-        client_id: &str,
-        secret: Secret,
-        http: reqwest::Client,
-    ) -> Self {
-        Self {
-            authority: authority.trim_end_matches('/').to_string(),
-            tenant_id: tenant_id.into(),
-            client_id: client_id.into(),
-            secret,
-            http,
+/// Picks the tenant of a request: the configured one, or a per-call one that is allowed.
+pub fn resolve_tenant(
+    configured: &str,
+    requested: Option<&str>,
+    allowed: &[String],
+) -> Result<String, CredentialError> {
+    match requested {
+        None => Ok(configured.to_string()),
+        Some(t) if t.eq_ignore_ascii_case(configured) => Ok(configured.to_string()),
+        Some(t)
+            if allowed
+                .iter()
+                .any(|a| a == "*" || a.eq_ignore_ascii_case(t)) =>
+        {
+            Ok(t.to_string())
         }
-    }
-
-    /// Gets a token for `scope` (e.g. `https://management.azure.com/.default`).
-    pub async fn get_token(&self, scope: &str, now: i64) -> Result<AccessToken, CredentialError> {
-        let url = format!("{}/{}/oauth2/v2.0/token", self.authority, self.tenant_id);
-        let form = [
-            ("client_id", self.client_id.as_str()),
-            ("client_secret", self.secret.expose()),
-            ("grant_type", "client_credentials"),
-            ("scope", scope),
-        ];
-        post_token(&self.http, &url, &form, now).await
+        Some(t) => Err(CredentialError::TenantNotAllowed {
+            requested: t.to_string(),
+            configured: configured.to_string(),
+        }),
     }
 }
 
-/// Posts a token request and reads the answer into a token or an explained error.
-pub async fn post_token(
-    http: &reqwest::Client,
-    url: &str,
-    form: &[(&str, &str)],
-    now: i64,
-) -> Result<AccessToken, CredentialError> {
-    let resp = http
-        .post(url)
-        .form(form)
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await
-        .map_err(|e| CredentialError::Unreachable {
-            url: url.to_string(),
-            detail: error::chain(&e),
-        })?;
-    let status = resp.status();
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| CredentialError::Unreachable {
-            url: url.to_string(),
-            detail: e.to_string(),
-        })?;
-    if !status.is_success() {
-        return Err(CredentialError::Token(TokenError::from_body(
-            status.as_u16(),
-            &body,
-        )));
+/// The resource of a `/.default` scope (`https://management.azure.com/.default` →
+/// `https://management.azure.com`), for protocols that take a resource.
+pub fn scope_to_resource(scope: &str) -> &str {
+    scope.strip_suffix("/.default").unwrap_or(scope)
+}
+
+/// The claims of a JWT, undecoded signature; for display (`wid token --output json`).
+pub fn jwt_claims(token: &str) -> Option<serde_json::Value> {
+    use base64::Engine;
+    let part = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenants() {
+        assert_eq!(resolve_tenant("a", None, &[]).unwrap(), "a");
+        assert_eq!(resolve_tenant("a", Some("A"), &[]).unwrap(), "a");
+        assert_eq!(resolve_tenant("a", Some("b"), &["b".into()]).unwrap(), "b");
+        assert_eq!(resolve_tenant("a", Some("c"), &["*".into()]).unwrap(), "c");
+        let e = resolve_tenant("a", Some("c"), &["b".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("'c'") && e.contains("additionally_allowed_tenants"),
+            "{e}"
+        );
+        assert_eq!(scope_to_resource("https://x/.default"), "https://x");
     }
-    let parsed: TokenResponse =
-        serde_json::from_slice(&body).map_err(|e| CredentialError::UnexpectedResponse {
-            url: url.to_string(),
-            detail: e.to_string(),
-        })?;
-    let expires_in = match parsed.expires_in {
-        Some(serde_json::Value::Number(n)) => n.as_i64().unwrap_or(0),
-        Some(serde_json::Value::String(s)) => s.parse().unwrap_or(0),
-        _ => 0,
-    };
-    Ok(AccessToken {
-        token: Secret::new(parsed.access_token),
-        expires_on: now + expires_in,
-    })
 }

@@ -5,8 +5,9 @@ use serde_json::Value;
 /// The output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum Format {
-    /// A table (lists) or aligned fields (one item).
+    /// A table (lists) or aligned fields (one item); `raw` for `wid token`.
     #[default]
+    #[value(alias = "raw")]
     Table,
     /// JSON, as `az` prints it.
     Json,

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 
 use crate::state::CloudState;
 
-pub use token_request::{MAX_EXPIRATION, MIN_EXPIRATION, mint};
+pub use token_request::{MAX_EXPIRATION, MIN_EXPIRATION, admin_only, mint};
 
 /// Routes under `/issuer/`.
 pub fn router() -> Router<CloudState> {

@@ -47,6 +47,12 @@ async fn handle(
 ) -> Response {
     let authority = authority_of(&s, &headers);
     let correlation_id = correlation_of(&headers);
+    s.metrics
+        .token_requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if let Some(resp) = s.faults.take("token") {
+        return resp;
+    }
     let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(_) => {

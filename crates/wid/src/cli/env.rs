@@ -11,6 +11,13 @@ use crate::home::write_atomic;
 /// Flags of `wid env`.
 #[derive(Debug, Args)]
 pub struct EnvArgs {
+    /// Mint a projected token for this namespace's service account into a token file, as
+    /// the kubelet does, and print AZURE_FEDERATED_TOKEN_FILE.
+    #[arg(long, requires = "service_account")]
+    namespace: Option<String>,
+    /// The service account (with --namespace).
+    #[arg(long, requires = "namespace")]
+    service_account: Option<String>,
     /// Also print AZURE_CLIENT_ID (a managed identity's client id).
     #[arg(long)]
     client_id: Option<String>,
@@ -85,7 +92,24 @@ pub async fn run(ctx: &Context, a: EnvArgs) -> Result<(), CliError> {
     } else if let Some(t) = &a.tenant_id {
         vars.push(("AZURE_TENANT_ID", t.clone()));
     }
-    if let Some(f) = &a.token_file {
+    let mut notes = Vec::new();
+    if let (Some(ns), Some(sa)) = (&a.namespace, &a.service_account) {
+        let file = a.token_file.clone().unwrap_or_else(|| {
+            ctx.home
+                .root()
+                .join("tokens")
+                .join(ns)
+                .join(sa)
+                .join("azure-identity-token")
+        });
+        let exp = super::issuer::write_token_file(ctx, ns, sa, &file).await?;
+        notes.push(format!(
+            "# {} holds a token for system:serviceaccount:{ns}:{sa} until {exp}; keep it fresh as the kubelet does:\n#   wid issuer token --namespace {ns} --service-account {sa} --write {} &",
+            file.display(),
+            file.display()
+        ));
+        vars.push(("AZURE_FEDERATED_TOKEN_FILE", file.display().to_string()));
+    } else if let Some(f) = &a.token_file {
         vars.push(("AZURE_FEDERATED_TOKEN_FILE", f.display().to_string()));
     }
     match ctx.output {
@@ -99,6 +123,9 @@ pub async fn run(ctx: &Context, a: EnvArgs) -> Result<(), CliError> {
         crate::output::Format::Table => {
             for (k, v) in vars {
                 println!("export {k}={}", shell_quote(&v));
+            }
+            for n in notes {
+                println!("{n}");
             }
         }
     }

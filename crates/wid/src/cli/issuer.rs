@@ -143,6 +143,33 @@ async fn request_token(
     Ok((token, exp))
 }
 
+/// Mints a token for `ns`/`sa` (3600 s) and writes it atomically to `file` (0600, parent
+/// directories created); returns its expiry timestamp.
+pub async fn write_token_file(
+    ctx: &Context,
+    ns: &str,
+    sa: &str,
+    file: &std::path::Path,
+) -> Result<String, CliError> {
+    let client = ctx.client()?;
+    let a = TokenArgs {
+        namespace: ns.to_string(),
+        service_account: sa.to_string(),
+        lifetime: 3600,
+        audience: Vec::new(),
+        pod: None,
+        write: None,
+    };
+    let (token, exp) = request_token(ctx, &client, &a).await?;
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError::Message(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    write_atomic(file, token.as_bytes(), true)
+        .map_err(|e| CliError::Message(format!("cannot write {}: {e}", file.display())))?;
+    Ok(exp)
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| {

@@ -5,6 +5,7 @@ mod env;
 mod group;
 mod identity;
 mod issuer;
+mod token;
 mod up;
 
 use std::process::ExitCode;
@@ -56,8 +57,11 @@ pub enum Command {
     /// The Kubernetes service-account issuer: its URL, projected tokens, key rotation.
     #[command(subcommand)]
     Issuer(issuer::IssuerCommand),
-    /// Print the environment that points Azure SDKs at the local stand-in.
+    /// Print the environment that points Azure SDKs at the local stand-in (and, with
+    /// --namespace/--service-account/--client-id, what the workload identity webhook injects).
     Env(env::EnvArgs),
+    /// Get an access token through the Azure credential chain (workload identity first).
+    Token(token::TokenArgs),
 }
 
 /// A CLI failure: printed to stderr, exit code 1.
@@ -164,6 +168,7 @@ pub fn main() -> ExitCode {
             Command::Group(c) => group::run(&ctx, c).await,
             Command::Issuer(c) => issuer::run(&ctx, c).await,
             Command::Env(a) => env::run(&ctx, a).await,
+            Command::Token(a) => token::run(&ctx, a).await,
         }
     });
     match result {

@@ -1,0 +1,297 @@
+//! The token cache, with azure-identity's refresh rules and single flight.
+//!
+//! - A token is *required* when there is none or it has expired.
+//! - A refresh is *recommended* when its `refresh_on` has passed (the server's `refresh_in`,
+//!   or half the lifetime for tokens of two hours or more) or it expires within 5 minutes;
+//!   refresh attempts are at most one per 30 seconds per key.
+//! - When a recommended refresh fails, the still-valid token is served.
+//! - Concurrent callers for one key share one exchange.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::secret::Secret;
+use crate::{AccessToken, CredentialError};
+
+/// Refresh when a token expires within this many seconds.
+pub const REFRESH_OFFSET: i64 = 300;
+/// At most one refresh attempt per key in this many seconds.
+pub const REFRESH_RETRY_DELAY: i64 = 30;
+
+/// A cached token and when to refresh it.
+#[derive(Clone)]
+pub struct CachedToken {
+    /// The token.
+    pub token: Secret,
+    /// Unix expiry.
+    pub expires_on: i64,
+    /// Unix time after which a refresh is recommended.
+    pub refresh_on: i64,
+}
+
+impl std::fmt::Debug for CachedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedToken")
+            .field("expires_on", &self.expires_on)
+            .field("refresh_on", &self.refresh_on)
+            .finish()
+    }
+}
+
+impl CachedToken {
+    /// A cache entry for a token received at `now` with optional `refresh_in`.
+    pub fn new(token: AccessToken, now: i64, refresh_in: Option<i64>) -> Self {
+        let lifetime = token.expires_on - now;
+        let refresh_on = match refresh_in {
+            Some(r) if r > 0 => now + r,
+            _ if lifetime >= 7200 => now + lifetime / 2,
+            _ => token.expires_on,
+        };
+        Self {
+            token: token.token,
+            expires_on: token.expires_on,
+            refresh_on,
+        }
+    }
+
+    fn access(&self) -> AccessToken {
+        AccessToken {
+            token: self.token.clone(),
+            expires_on: self.expires_on,
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Status {
+    Fresh,
+    Recommended,
+    Required,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    current: RwLock<Option<CachedToken>>,
+    last_attempt: AtomicI64,
+    flight: tokio::sync::Mutex<()>,
+}
+
+impl Slot {
+    fn status(&self, now: i64) -> (Status, Option<CachedToken>) {
+        let cur = self
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let status = match &cur {
+            None => Status::Required,
+            Some(t) if now >= t.expires_on => Status::Required,
+            Some(_) if now - self.last_attempt.load(Ordering::Relaxed) < REFRESH_RETRY_DELAY => {
+                Status::Fresh
+            }
+            Some(t) if now >= t.refresh_on || t.expires_on - now <= REFRESH_OFFSET => {
+                Status::Recommended
+            }
+            Some(_) => Status::Fresh,
+        };
+        (status, cur)
+    }
+}
+
+/// Tokens by key (tenant, client, scopes).
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    slots: RwLock<HashMap<String, Arc<Slot>>>,
+}
+
+impl TokenCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn slot(&self, key: &str) -> Arc<Slot> {
+        if let Some(s) = self
+            .slots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+        {
+            return s.clone();
+        }
+        self.slots
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// The cached token for `key` if it needs no refresh at `now`.
+    pub fn peek(&self, key: &str, now: i64) -> Option<AccessToken> {
+        let slot = self
+            .slots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)?
+            .clone();
+        match slot.status(now) {
+            (Status::Fresh, Some(t)) => Some(t.access()),
+            _ => None,
+        }
+    }
+
+    /// Drops the token of `key` (e.g. after the server rejected it).
+    pub fn clear(&self, key: &str) {
+        if let Some(s) = self
+            .slots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+        {
+            *s.current.write().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+    }
+
+    /// The token for `key`: cached, or fetched by `fetch` (which returns the token and the
+    /// server's `refresh_in`). `now` is read again after waiting for another caller's fetch.
+    pub async fn get_or_fetch<F, Fut>(
+        &self,
+        key: &str,
+        now: impl Fn() -> i64,
+        fetch: F,
+    ) -> Result<AccessToken, CredentialError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(AccessToken, Option<i64>), CredentialError>>,
+    {
+        let slot = self.slot(key);
+        if let (Status::Fresh, Some(t)) = slot.status(now()) {
+            return Ok(t.access());
+        }
+        let _flight = slot.flight.lock().await;
+        let t0 = now();
+        let (status, cur) = slot.status(t0);
+        if let (Status::Fresh, Some(t)) = (&status, &cur) {
+            return Ok(t.access());
+        }
+        slot.last_attempt.store(t0, Ordering::Relaxed);
+        match fetch().await {
+            Ok((token, refresh_in)) => {
+                let entry = CachedToken::new(token, t0, refresh_in);
+                let out = entry.access();
+                *slot.current.write().unwrap_or_else(|e| e.into_inner()) = Some(entry);
+                Ok(out)
+            }
+            Err(e) => match (status, cur) {
+                (Status::Recommended, Some(t)) if now() < t.expires_on => {
+                    tracing::warn!(error = %e, "early token refresh failed; serving the cached token until it expires");
+                    Ok(t.access())
+                }
+                _ => Err(e),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn tok(exp: i64) -> AccessToken {
+        AccessToken {
+            token: Secret::new(format!("t{exp}")),
+            expires_on: exp,
+        }
+    }
+
+    #[test]
+    fn refresh_on_rules() {
+        assert_eq!(
+            CachedToken::new(tok(1000 + 86_399), 1000, None).refresh_on,
+            1000 + 86_399 / 2
+        );
+        assert_eq!(
+            CachedToken::new(tok(1000 + 3600), 1000, None).refresh_on,
+            1000 + 3600
+        );
+        assert_eq!(
+            CachedToken::new(tok(1000 + 3600), 1000, Some(600)).refresh_on,
+            1600
+        );
+    }
+
+    #[tokio::test]
+    async fn caches_refreshes_and_keeps_old_token_on_failed_early_refresh() {
+        let c = TokenCache::new();
+        let calls = AtomicUsize::new(0);
+        let fetch = |exp: i64| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async move { Ok((tok(exp), None)) }
+        };
+        let t = c.get_or_fetch("k", || 0, || fetch(86_399)).await.unwrap();
+        assert_eq!(t.expires_on, 86_399);
+        // Fresh: no fetch.
+        c.get_or_fetch("k", || 100, || fetch(1)).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(c.peek("k", 100).is_some());
+        // Past half-life: recommended refresh; a failure serves the old token.
+        let t = c
+            .get_or_fetch(
+                "k",
+                || 50_000,
+                || async { Err(CredentialError::Config("down".into())) },
+            )
+            .await
+            .unwrap();
+        assert_eq!(t.expires_on, 86_399);
+        // Within 30 s of that attempt no new attempt is made.
+        c.get_or_fetch("k", || 50_010, || fetch(2)).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Later the refresh happens.
+        let t = c
+            .get_or_fetch("k", || 50_100, || fetch(200_000))
+            .await
+            .unwrap();
+        assert_eq!(t.expires_on, 200_000);
+        // Expired and failing: the error surfaces.
+        let e = c
+            .get_or_fetch(
+                "k",
+                || 300_000,
+                || async { Err(CredentialError::Config("down".into())) },
+            )
+            .await;
+        assert!(e.is_err());
+    }
+
+    #[tokio::test]
+    async fn concurrent_callers_share_one_fetch() {
+        let c = Arc::new(TokenCache::new());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let (c, calls) = (c.clone(), calls.clone());
+            tasks.push(tokio::spawn(async move {
+                c.get_or_fetch(
+                    "k",
+                    || 0,
+                    || async {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        Ok((tok(86_399), None))
+                    },
+                )
+                .await
+                .unwrap()
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap().expires_on, 86_399);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}

@@ -1,0 +1,276 @@
+//! DefaultAzureCredential: azure-identity's chain, as Airflow's Azure provider builds it.
+//!
+//! Order: EnvironmentCredential (client secret from the environment), then
+//! WorkloadIdentityCredential, then ManagedIdentityCredential. A link that is not configured
+//! is skipped with the reason; a link that is configured and fails with an authentication
+//! error stops the chain (so a misconfigured workload identity never falls through to
+//! probing IMDS); the first link that returns a token is used from then on.
+
+use std::sync::{Arc, Mutex};
+
+use crate::client_secret::ClientSecretCredential;
+use crate::env::EnvVars;
+use crate::managed_identity::ManagedIdentityCredential;
+use crate::pipeline::Pipeline;
+use crate::secret::Secret;
+use crate::workload_identity::{WorkloadIdentityCredential, normalize_authority};
+use crate::{AccessToken, CredentialError, TokenRequestOptions};
+
+/// Options, named as azure-identity's keyword arguments.
+#[derive(Debug, Clone, Default)]
+pub struct ChainOptions {
+    /// `managed_identity_client_id` (Airflow's connection field): the client id for
+    /// managed identity and, by default, for workload identity.
+    pub managed_identity_client_id: Option<String>,
+    /// `workload_identity_client_id`; defaults to `managed_identity_client_id`.
+    pub workload_identity_client_id: Option<String>,
+    /// `workload_identity_tenant_id` (Airflow's connection field).
+    pub workload_identity_tenant_id: Option<String>,
+    /// `additionally_allowed_tenants`.
+    pub additionally_allowed_tenants: Vec<String>,
+    /// The authority host; defaults to AZURE_AUTHORITY_HOST, then the public cloud.
+    pub authority: Option<String>,
+}
+
+/// What happened to one link of the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkAttempt {
+    /// The credential's name.
+    pub credential: &'static str,
+    /// `used`, `skipped` or `failed`.
+    pub outcome: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+enum Link {
+    Environment(ClientSecretCredential),
+    Workload(WorkloadIdentityCredential),
+    Managed(ManagedIdentityCredential),
+}
+
+impl Link {
+    fn name(&self) -> &'static str {
+        match self {
+            Link::Environment(_) => "EnvironmentCredential",
+            Link::Workload(_) => "WorkloadIdentityCredential",
+            Link::Managed(_) => "ManagedIdentityCredential",
+        }
+    }
+
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        opts: &TokenRequestOptions,
+    ) -> Result<AccessToken, CredentialError> {
+        match self {
+            Link::Environment(c) => c.get_token_with(scopes, opts).await,
+            Link::Workload(c) => c.get_token_with(scopes, opts).await,
+            Link::Managed(c) => c.get_token(scopes).await,
+        }
+    }
+}
+
+/// The chain.
+#[derive(Debug, Clone)]
+pub struct DefaultAzureCredential {
+    links: Vec<Link>,
+    construction: Vec<LinkAttempt>,
+    selected: Arc<Mutex<Option<usize>>>,
+    report: Arc<Mutex<Vec<LinkAttempt>>>,
+}
+
+const NOT_IN_WID: [&str; 5] = [
+    "SharedTokenCacheCredential",
+    "VisualStudioCodeCredential",
+    "AzureCliCredential",
+    "AzurePowerShellCredential",
+    "AzureDeveloperCliCredential",
+];
+
+impl DefaultAzureCredential {
+    /// Builds the chain from options and the environment.
+    pub fn new(opts: ChainOptions, pipeline: Pipeline) -> Result<Self, CredentialError> {
+        let only = EnvVars::get(EnvVars::AZURE_TOKEN_CREDENTIALS).map(|v| v.to_ascii_lowercase());
+        let wanted = |name: &str| match only.as_deref() {
+            None | Some("prod") => true,
+            Some("dev") => false,
+            Some(n) => n.eq_ignore_ascii_case(name),
+        };
+        let authority = match opts
+            .authority
+            .clone()
+            .or_else(|| EnvVars::get(EnvVars::AZURE_AUTHORITY_HOST))
+        {
+            Some(a) => normalize_authority(&a)?,
+            None => "https://login.microsoftonline.com".into(),
+        };
+        let mut links = Vec::new();
+        let mut construction = Vec::new();
+        let skip = |c: &'static str, reason: String| LinkAttempt {
+            credential: c,
+            outcome: "skipped",
+            reason,
+        };
+
+        if !wanted("EnvironmentCredential") {
+            construction.push(skip(
+                "EnvironmentCredential",
+                "excluded by AZURE_TOKEN_CREDENTIALS".into(),
+            ));
+        } else {
+            match (
+                EnvVars::get(EnvVars::AZURE_TENANT_ID),
+                EnvVars::get(EnvVars::AZURE_CLIENT_ID),
+                EnvVars::get(EnvVars::AZURE_CLIENT_SECRET),
+            ) {
+                (Some(t), Some(c), Some(s)) => links.push(Link::Environment(
+                    ClientSecretCredential::with_pipeline(
+                        &authority,
+                        &t,
+                        &c,
+                        Secret::new(s),
+                        pipeline.clone(),
+                    )
+                    .with_allowed_tenants(opts.additionally_allowed_tenants.clone()),
+                )),
+                _ => construction.push(skip(
+                    "EnvironmentCredential",
+                    "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are not all set"
+                        .into(),
+                )),
+            }
+        }
+
+        if !wanted("WorkloadIdentityCredential") {
+            construction.push(skip(
+                "WorkloadIdentityCredential",
+                "excluded by AZURE_TOKEN_CREDENTIALS".into(),
+            ));
+        } else {
+            let client = opts
+                .workload_identity_client_id
+                .as_deref()
+                .or(opts.managed_identity_client_id.as_deref());
+            let tenant = opts.workload_identity_tenant_id.as_deref();
+            match WorkloadIdentityCredential::new(
+                client,
+                tenant,
+                None,
+                Some(&authority),
+                pipeline.clone(),
+            ) {
+                Ok(c) => links.push(Link::Workload(
+                    c.with_allowed_tenants(opts.additionally_allowed_tenants.clone()),
+                )),
+                Err(CredentialError::Unavailable { reason, .. }) => {
+                    construction.push(skip("WorkloadIdentityCredential", reason))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+
+        if !wanted("ManagedIdentityCredential") {
+            construction.push(skip(
+                "ManagedIdentityCredential",
+                "excluded by AZURE_TOKEN_CREDENTIALS".into(),
+            ));
+        } else {
+            let client = opts
+                .managed_identity_client_id
+                .clone()
+                .or_else(|| EnvVars::get(EnvVars::AZURE_CLIENT_ID));
+            links.push(Link::Managed(ManagedIdentityCredential::new(
+                client.as_deref(),
+                pipeline.clone(),
+            )));
+        }
+        for n in NOT_IN_WID {
+            construction.push(skip(
+                n,
+                "developer-tool credentials are not part of wid's chain".into(),
+            ));
+        }
+        Ok(Self {
+            links,
+            construction,
+            selected: Arc::new(Mutex::new(None)),
+            report: Arc::new(Mutex::new(Vec::new())),
+        })
+    }
+
+    /// The link that returned the last token.
+    pub fn selected(&self) -> Option<&'static str> {
+        self.selected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|i| self.links[i].name())
+    }
+
+    /// What each link did in the last call (and which were skipped at construction).
+    pub fn report(&self) -> Vec<LinkAttempt> {
+        self.report
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Gets a token: the remembered link, or the first that works.
+    pub async fn get_token(&self, scopes: &[&str]) -> Result<AccessToken, CredentialError> {
+        self.get_token_with(scopes, &TokenRequestOptions::default())
+            .await
+    }
+
+    /// Gets a token with per-call options.
+    pub async fn get_token_with(
+        &self,
+        scopes: &[&str],
+        opts: &TokenRequestOptions,
+    ) -> Result<AccessToken, CredentialError> {
+        if let Some(i) = *self.selected.lock().unwrap_or_else(|e| e.into_inner()) {
+            return self.links[i].get_token(scopes, opts).await;
+        }
+        let mut report: Vec<LinkAttempt> = Vec::new();
+        for (i, link) in self.links.iter().enumerate() {
+            match link.get_token(scopes, opts).await {
+                Ok(t) => {
+                    report.push(LinkAttempt {
+                        credential: link.name(),
+                        outcome: "used",
+                        reason: "returned a token".into(),
+                    });
+                    report.extend(self.construction.iter().cloned());
+                    *self.selected.lock().unwrap_or_else(|e| e.into_inner()) = Some(i);
+                    *self.report.lock().unwrap_or_else(|e| e.into_inner()) = report;
+                    return Ok(t);
+                }
+                Err(CredentialError::Unavailable { reason, .. }) => {
+                    report.push(LinkAttempt {
+                        credential: link.name(),
+                        outcome: "skipped",
+                        reason,
+                    });
+                }
+                Err(e) => {
+                    report.push(LinkAttempt {
+                        credential: link.name(),
+                        outcome: "failed",
+                        reason: e.to_string(),
+                    });
+                    report.extend(self.construction.iter().cloned());
+                    *self.report.lock().unwrap_or_else(|e| e.into_inner()) = report;
+                    return Err(e);
+                }
+            }
+        }
+        report.extend(self.construction.iter().cloned());
+        let text = report
+            .iter()
+            .map(|a| format!("  {}: {} ({})", a.credential, a.outcome, a.reason))
+            .collect::<Vec<_>>()
+            .join("\n");
+        *self.report.lock().unwrap_or_else(|e| e.into_inner()) = report;
+        Err(CredentialError::Chain(text))
+    }
+}
