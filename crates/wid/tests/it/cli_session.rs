@@ -263,6 +263,115 @@ fn readme_session_with_python_azure_identity() {
         );
     }
 
+    // MSAL-based ClientSecretCredential (tenant discovery, then the token endpoint) as the
+    // local administrator.
+    let admin: Value =
+        serde_json::from_slice(&std::fs::read(home.join("admin.json")).unwrap()).unwrap();
+    let out = Command::new(python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/client_secret.py"))
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("WID_TENANT", admin["tenant_id"].as_str().unwrap())
+        .env("WID_CLIENT_ID", admin["client_id"].as_str().unwrap())
+        .env(
+            "WID_CLIENT_SECRET",
+            admin["client_secret"].as_str().unwrap(),
+        )
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "MSAL client secret failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["appid"], admin["client_id"]);
+    assert_eq!(c["aud"], "https://management.azure.com");
+
+    // `wid env` as the webhook would set a pod up, then `wid token` through the chain.
+    let pod_env = ok(wid(
+        &home,
+        &[
+            "env",
+            "--namespace",
+            "airflow",
+            "--service-account",
+            "airflow-worker",
+            "--client-id",
+            &client_id,
+        ],
+    ));
+    let mut pod: Vec<(String, String)> = Vec::new();
+    for line in pod_env.lines().filter(|l| l.starts_with("export ")) {
+        let (k, v) = line
+            .strip_prefix("export ")
+            .unwrap()
+            .split_once('=')
+            .unwrap();
+        pod.push((k.to_string(), v.trim_matches('\'').to_string()));
+    }
+    assert!(
+        pod_env.contains(
+            "wid issuer token --namespace airflow --service-account airflow-worker --write"
+        ),
+        "{pod_env}"
+    );
+    let names: Vec<&str> = pod.iter().map(|(k, _)| k.as_str()).collect();
+    for n in [
+        "AZURE_CLIENT_ID",
+        "AZURE_TENANT_ID",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "AZURE_AUTHORITY_HOST",
+        "SSL_CERT_FILE",
+        "REQUESTS_CA_BUNDLE",
+    ] {
+        assert!(names.contains(&n), "{n} missing in {pod_env}");
+    }
+    let o = Command::new(WID)
+        .args([
+            "token",
+            "--scope",
+            "https://storage.azure.com/.default",
+            "--output",
+            "json",
+        ])
+        .env_clear()
+        .envs(pod.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("PATH", std::env::var("PATH").unwrap())
+        .output()
+        .unwrap();
+    let tok: Value = serde_json::from_str(&ok(o)).unwrap();
+    assert_eq!(tok["credential"], "WorkloadIdentityCredential");
+    assert_eq!(tok["claims"]["aud"], "https://storage.azure.com");
+    assert_eq!(tok["claims"]["appid"], client_id.as_str());
+    assert_eq!(tok["chain"][0]["outcome"], "used");
+    let raw = Command::new(WID)
+        .args(["token", "--output", "raw"])
+        .env_clear()
+        .envs(pod.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .unwrap();
+    let raw = ok(raw);
+    assert_eq!(raw.trim().split('.').count(), 3, "{raw}");
+    // A wrong client id: the error names it and the remedy, on stderr, exit 1.
+    let o = Command::new(WID)
+        .args([
+            "token",
+            "--client-id",
+            "00000000-0000-0000-0000-000000000009",
+        ])
+        .env_clear()
+        .envs(pod.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("AADSTS700016")
+            && err.contains("00000000-0000-0000-0000-000000000009")
+            && err.contains("hint:"),
+        "{err}"
+    );
+
     // Errors go to stderr with a non-zero exit, naming the values and a hint.
     let o = wid(
         &home,

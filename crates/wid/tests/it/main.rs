@@ -5,7 +5,9 @@ mod common;
 
 mod arm_rules;
 mod cli_session;
+mod credential;
 mod hostile;
 mod issuer;
+mod managed_identity;
 mod persistence;
 mod sts_errors;
