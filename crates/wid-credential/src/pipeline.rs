@@ -89,8 +89,10 @@ impl Pipeline {
         }
     }
 
-    /// An HTTP client trusting the system roots plus `SSL_CERT_FILE` (so a local CA bundle
-    /// written by `wid env` is honoured, as Go and Rust SDKs honour it).
+    /// An HTTP client trusting `SSL_CERT_FILE` when it is set (which replaces the system
+    /// roots, as in OpenSSL and Go; `wid env` writes a bundle of the system roots plus wid's
+    /// CA), else the platform's roots. Reading one bundle instead of every file under
+    /// /etc/ssl/certs also keeps `wid token`'s start-up short.
     pub fn default_http() -> Result<reqwest::Client, CredentialError> {
         let mut b = reqwest::Client::builder().connect_timeout(Duration::from_secs(5));
         if let Some(path) = std::env::var_os("SSL_CERT_FILE") {
@@ -106,7 +108,7 @@ impl Pipeline {
                     path.to_string_lossy()
                 ))
             })?;
-            b = b.tls_certs_merge(certs);
+            b = b.tls_certs_only(certs);
         }
         b.build()
             .map_err(|e| CredentialError::Config(format!("cannot build the HTTP client: {e}")))
