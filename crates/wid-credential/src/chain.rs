@@ -81,6 +81,27 @@ pub struct DefaultAzureCredential {
     report: Arc<Mutex<Vec<LinkAttempt>>>,
 }
 
+/// The chain's order, as azure-identity's DefaultAzureCredential has it.
+const ORDER: [&str; 8] = [
+    "EnvironmentCredential",
+    "WorkloadIdentityCredential",
+    "ManagedIdentityCredential",
+    "SharedTokenCacheCredential",
+    "VisualStudioCodeCredential",
+    "AzureCliCredential",
+    "AzurePowerShellCredential",
+    "AzureDeveloperCliCredential",
+];
+
+fn order(report: &mut [LinkAttempt]) {
+    report.sort_by_key(|a| {
+        ORDER
+            .iter()
+            .position(|n| *n == a.credential)
+            .unwrap_or(ORDER.len())
+    });
+}
+
 const NOT_IN_WID: [&str; 5] = [
     "SharedTokenCacheCredential",
     "VisualStudioCodeCredential",
@@ -200,6 +221,21 @@ impl DefaultAzureCredential {
         })
     }
 
+    /// Completes a report: links after `from` were not tried (`why`), construction skips are
+    /// added, and the whole is put in the chain's order.
+    fn finish(&self, mut report: Vec<LinkAttempt>, from: usize, why: &str) {
+        for later in &self.links[from..] {
+            report.push(LinkAttempt {
+                credential: later.name(),
+                outcome: "not tried",
+                reason: why.to_string(),
+            });
+        }
+        report.extend(self.construction.iter().cloned());
+        order(&mut report);
+        *self.report.lock().unwrap_or_else(|e| e.into_inner()) = report;
+    }
+
     /// The link that returned the last token.
     pub fn selected(&self) -> Option<&'static str> {
         self.selected
@@ -228,7 +264,8 @@ impl DefaultAzureCredential {
         scopes: &[&str],
         opts: &TokenRequestOptions,
     ) -> Result<AccessToken, CredentialError> {
-        if let Some(i) = *self.selected.lock().unwrap_or_else(|e| e.into_inner()) {
+        let selected = *self.selected.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = selected {
             return self.links[i].get_token(scopes, opts).await;
         }
         let mut report: Vec<LinkAttempt> = Vec::new();
@@ -240,9 +277,9 @@ impl DefaultAzureCredential {
                         outcome: "used",
                         reason: "returned a token".into(),
                     });
-                    report.extend(self.construction.iter().cloned());
+                    let why = format!("{} returned a token first", link.name());
+                    self.finish(report, i + 1, &why);
                     *self.selected.lock().unwrap_or_else(|e| e.into_inner()) = Some(i);
-                    *self.report.lock().unwrap_or_else(|e| e.into_inner()) = report;
                     return Ok(t);
                 }
                 Err(CredentialError::Unavailable { reason, .. }) => {
@@ -258,13 +295,17 @@ impl DefaultAzureCredential {
                         outcome: "failed",
                         reason: e.to_string(),
                     });
-                    report.extend(self.construction.iter().cloned());
-                    *self.report.lock().unwrap_or_else(|e| e.into_inner()) = report;
+                    let why = format!(
+                        "{} is configured and failed; the chain stops there",
+                        link.name()
+                    );
+                    self.finish(report, i + 1, &why);
                     return Err(e);
                 }
             }
         }
         report.extend(self.construction.iter().cloned());
+        order(&mut report);
         let text = report
             .iter()
             .map(|a| format!("  {}: {} ({})", a.credential, a.outcome, a.reason))

@@ -87,37 +87,37 @@ impl ManagedIdentityCredential {
     }
 
     async fn fetch(&self, resource: &str) -> Result<(AccessToken, Option<i64>), CredentialError> {
-        let (url, query, headers): (String, Vec<(&str, String)>, Vec<(&str, String)>) =
-            match &self.source {
-                Source::Imds { host } => {
-                    let mut q = vec![
-                        ("api-version", "2018-02-01".to_string()),
-                        ("resource", resource.to_string()),
-                    ];
-                    if let Some(c) = &self.client_id {
-                        q.push(("client_id", c.clone()));
-                    }
-                    (
-                        format!("{host}/metadata/identity/oauth2/token"),
-                        q,
-                        vec![("Metadata", "true".into())],
-                    )
+        type Pairs = Vec<(&'static str, String)>;
+        let (url, query, headers): (String, Pairs, Pairs) = match &self.source {
+            Source::Imds { host } => {
+                let mut q = vec![
+                    ("api-version", "2018-02-01".to_string()),
+                    ("resource", resource.to_string()),
+                ];
+                if let Some(c) = &self.client_id {
+                    q.push(("client_id", c.clone()));
                 }
-                Source::AppService { endpoint, header } => {
-                    let mut q = vec![
-                        ("api-version", "2019-08-01".to_string()),
-                        ("resource", resource.to_string()),
-                    ];
-                    if let Some(c) = &self.client_id {
-                        q.push(("client_id", c.clone()));
-                    }
-                    (
-                        endpoint.clone(),
-                        q,
-                        vec![("X-IDENTITY-HEADER", header.expose().to_string())],
-                    )
+                (
+                    format!("{host}/metadata/identity/oauth2/token"),
+                    q,
+                    vec![("Metadata", "true".into())],
+                )
+            }
+            Source::AppService { endpoint, header } => {
+                let mut q = vec![
+                    ("api-version", "2019-08-01".to_string()),
+                    ("resource", resource.to_string()),
+                ];
+                if let Some(c) = &self.client_id {
+                    q.push(("client_id", c.clone()));
                 }
-            };
+                (
+                    endpoint.clone(),
+                    q,
+                    vec![("X-IDENTITY-HEADER", header.expose().to_string())],
+                )
+            }
+        };
         // The first IMDS call is a quick probe: an absent IMDS makes the credential
         // unavailable within a second instead of retrying for a minute.
         let probing =

@@ -111,7 +111,7 @@ fn new_request_id() -> String {
         (t & 0xffff) as u16,
         pid & 0xfff,
         n & 0xfff,
-        t ^ (n << 20)
+        (t ^ (n << 20)) & 0xffff_ffff_ffff
     )
 }
 

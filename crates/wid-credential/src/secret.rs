@@ -1,14 +1,15 @@
 //! A string that never prints.
 
 /// A secret value (client secret, assertion, access token). `Debug` and `Display` show
-/// `<redacted>`; [`Secret::expose`] is the only way to read it.
+/// `<redacted>`; [`Secret::expose`] is the only way to read it. Shared, so that handing a
+/// cached token out costs a reference count, not a copy.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(std::sync::Arc<str>);
 
 impl Secret {
     /// Wraps a value.
     pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
+        Self(std::sync::Arc::from(s.into()))
     }
     /// The value, for the one place that must send it.
     pub fn expose(&self) -> &str {

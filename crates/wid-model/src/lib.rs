@@ -9,6 +9,7 @@ pub mod aadsts;
 pub mod arm_path;
 pub mod clock;
 pub mod cloud;
+pub mod connection;
 pub mod federated;
 pub mod ids;
 pub mod time_fmt;

@@ -171,7 +171,8 @@ pub async fn start(
     let handle = Handle::new();
     // TCP_NODELAY: without it, Nagle's algorithm and the client's delayed ACK stall each new
     // TLS handshake and response by ~40 ms.
-    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(axum_server::accept::NoDelayAcceptor::new());
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
+        .acceptor(axum_server::accept::NoDelayAcceptor::new());
     let server = axum_server::from_tcp(listener)
         .map_err(|source| ServerError::Bind { addr, source })?
         .acceptor(acceptor)

@@ -23,6 +23,16 @@ pub struct TokenArgs {
     tenant_id: Option<String>,
 }
 
+/// The authority: AZURE_AUTHORITY_HOST when set (as the webhook injects it), else the
+/// cloud's (`--cloud`); `None` lets the credential use its default.
+pub fn authority_for(cloud: &wid_model::CloudProfile, env: Option<&str>) -> Option<String> {
+    match env.filter(|v| !v.is_empty()) {
+        Some(v) => Some(v.to_string()),
+        None if !cloud.authority_host.is_empty() => Some(cloud.authority_host.to_string()),
+        None => None,
+    }
+}
+
 /// Runs `wid token`.
 pub async fn run(ctx: &Context, a: TokenArgs) -> Result<(), CliError> {
     let mut http = Pipeline::default_http().map_err(|e| CliError::Message(e.to_string()))?;
@@ -36,6 +46,10 @@ pub async fn run(ctx: &Context, a: TokenArgs) -> Result<(), CliError> {
     let mut pipeline = Pipeline::new(http);
     pipeline.clock = ctx.clock.clone();
     let opts = ChainOptions {
+        authority: authority_for(
+            ctx.cloud,
+            std::env::var("AZURE_AUTHORITY_HOST").ok().as_deref(),
+        ),
         managed_identity_client_id: a.client_id.clone(),
         workload_identity_tenant_id: a.tenant_id.clone(),
         additionally_allowed_tenants: a.tenant_id.iter().cloned().collect(),
@@ -71,4 +85,31 @@ pub async fn run(ctx: &Context, a: TokenArgs) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wid_model::cloud::{AZURE_CHINA_CLOUD, AZURE_US_GOVERNMENT, LOCAL};
+
+    #[test]
+    fn authority_follows_the_cloud_unless_the_environment_says() {
+        assert_eq!(
+            authority_for(&AZURE_CHINA_CLOUD, None).as_deref(),
+            Some("https://login.chinacloudapi.cn")
+        );
+        assert_eq!(
+            authority_for(&AZURE_US_GOVERNMENT, None).as_deref(),
+            Some("https://login.microsoftonline.us")
+        );
+        assert_eq!(
+            authority_for(&AZURE_CHINA_CLOUD, Some("https://127.0.0.1:8443")).as_deref(),
+            Some("https://127.0.0.1:8443")
+        );
+        assert_eq!(authority_for(&LOCAL, None), None);
+        assert_eq!(
+            AZURE_CHINA_CLOUD.token_exchange_audience,
+            "api://AzureADTokenExchangeChina"
+        );
+    }
 }

@@ -343,7 +343,35 @@ fn readme_session_with_python_azure_identity() {
     assert_eq!(tok["credential"], "WorkloadIdentityCredential");
     assert_eq!(tok["claims"]["aud"], "https://storage.azure.com");
     assert_eq!(tok["claims"]["appid"], client_id.as_str());
-    assert_eq!(tok["chain"][0]["outcome"], "used");
+    let chain: Vec<(String, String)> = tok["chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["credential"].as_str().unwrap().to_string(),
+                l["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        chain[0],
+        ("EnvironmentCredential".to_string(), "skipped".to_string()),
+        "{chain:?}"
+    );
+    assert_eq!(
+        chain[1],
+        ("WorkloadIdentityCredential".to_string(), "used".to_string()),
+        "{chain:?}"
+    );
+    assert_eq!(
+        chain[2],
+        (
+            "ManagedIdentityCredential".to_string(),
+            "not tried".to_string()
+        ),
+        "{chain:?}"
+    );
     let raw = Command::new(WID)
         .args(["token", "--output", "raw"])
         .env_clear()
