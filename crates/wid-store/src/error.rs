@@ -31,6 +31,20 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// A stored password or extra could not be decrypted with the configured Fernet keys.
+    #[error("cannot decrypt the {field} of connection `{conn_id}`: {source}")]
+    Decrypt {
+        /// The connection whose value failed.
+        conn_id: String,
+        /// `password` or `extra`.
+        field: &'static str,
+        /// Why (never holds key material or plaintext).
+        #[source]
+        source: crate::FernetError,
+    },
+    /// The request cannot be carried out as given (e.g. a connection without an id).
+    #[error("invalid request: {0}")]
+    Invalid(String),
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),

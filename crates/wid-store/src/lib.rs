@@ -6,12 +6,18 @@
 //!   engine-specific branch exists outside [`Store::connect`].
 //! - ARM names are case-insensitive: rows keep the name as given and a lower-cased key that
 //!   uniqueness and lookups use.
+//! - Connection passwords and extras reach the database only as Fernet tokens
+//!   ([`FernetKeys`]), readable by Airflow with the same `fernet_key`.
 
+mod connections;
 mod error;
+mod fernet;
 mod migrate;
 mod records;
 mod store;
 
+pub use crate::fernet::{FernetError, FernetKeys, KeyProblem};
+pub use connections::{ListQuery, MAX_PATTERN_TERMS, OrderBy};
 pub use error::StoreError;
 pub use records::*;
 pub use store::Store;

@@ -6,10 +6,24 @@ use sqlx::AnyPool;
 use crate::StoreError;
 
 /// The migrations, in order.
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_cloud.sql"))];
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_cloud.sql")),
+    (2, include_str!("../migrations/0002_connections.sql")),
+];
 
 /// Applies the migrations that have not run yet.
 pub async fn run(pool: &AnyPool, now: i64) -> Result<(), StoreError> {
+    // Up to date already: write nothing, so a read-only database (file mode, replica) opens.
+    let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+    let applied: Result<(Option<i64>,), sqlx::Error> =
+        sqlx::query_as("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(pool)
+            .await;
+    if let Ok((Some(v),)) = applied
+        && v >= latest
+    {
+        return Ok(());
+    }
     sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
         .execute(pool)
         .await?;

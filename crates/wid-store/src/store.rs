@@ -12,7 +12,7 @@ use crate::{StoreError, migrate};
 /// A handle on the database; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     engine: &'static str,
 }
 

@@ -2,8 +2,11 @@
 //!
 //! ```text
 //! wid up &                                   # or with --listen 127.0.0.1:0
-//! cargo run --release -p wid --example load -- [REQUESTS] [CONCURRENCY]
+//! cargo run --release -p wid --example load -- [REQUESTS] [CONCURRENCY] [tokens|connections]
 //! ```
+//!
+//! `connections` measures `GET /api/v2/connections/{id}` (the connection lookup) instead of
+//! token exchanges, with the administrator API key.
 //!
 //! It finds the server through WID_HOME (server.json, ca.pem, admin.json), creates an
 //! identity `load-mi` with a federated credential for system:serviceaccount:load:worker,
@@ -31,6 +34,11 @@ async fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(16)
         .clamp(1, 256);
+    let mode = args
+        .get(3)
+        .map(String::as_str)
+        .unwrap_or("tokens")
+        .to_string();
     let home = Home::from_env();
     let endpoint =
         wid::client::local_endpoint(&home, std::env::var("WID_ENDPOINT").ok().as_deref());
@@ -121,23 +129,44 @@ async fn main() {
     ])
     .unwrap();
 
+    let api_key = std::fs::read_to_string(home.root().join("api-key"))
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    if mode == "connections" {
+        let conn = json!({"connection_id": "load_azure", "conn_type": "azure", "extra": format!("{{\"managed_identity_client_id\": \"{client_id}\", \"workload_identity_tenant_id\": \"{}\"}}", admin.tenant_id)});
+        let _ = http
+            .post(format!("{endpoint}/api/v2/connections"))
+            .bearer_auth(&api_key)
+            .json(&conn)
+            .send()
+            .await;
+    }
     let next = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(120);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
         let (http, url, body, next) = (http.clone(), url.clone(), body.clone(), next.clone());
+        let (mode, api_key, conn_url) = (
+            mode.clone(),
+            api_key.clone(),
+            format!("{endpoint}/api/v2/connections/load_azure"),
+        );
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut errors = 0usize;
             while next.fetch_add(1, Ordering::Relaxed) < requests && Instant::now() < deadline {
                 let t0 = Instant::now();
-                let r = http
-                    .post(&url)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(body.clone())
-                    .send()
-                    .await;
+                let r = if mode == "connections" {
+                    http.get(&conn_url).bearer_auth(&api_key).send().await
+                } else {
+                    http.post(&url)
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(body.clone())
+                        .send()
+                        .await
+                };
                 match r {
                     Ok(r) if r.status().is_success() => {
                         let _ = r.bytes().await;
@@ -164,7 +193,7 @@ async fn main() {
             .unwrap_or_default()
     };
     println!(
-        "{} tokens in {:.2}s with {concurrency} concurrent clients: {:.0} tokens/s; p50 {:.2} ms, p99 {:.2} ms; {errors} errors",
+        "{mode}: {} requests in {:.2}s with {concurrency} concurrent clients: {:.0} requests/s; p50 {:.2} ms, p99 {:.2} ms; {errors} errors",
         lat.len(),
         elapsed.as_secs_f64(),
         lat.len() as f64 / elapsed.as_secs_f64(),

@@ -71,6 +71,9 @@ pub enum ServerError {
     /// Building the cloud state failed.
     #[error("cannot start the stand-in cloud: {0}")]
     State(#[from] wid_cloud::state::StateError),
+    /// The Fernet keys are not usable.
+    #[error("the Fernet key configuration is not usable: {0}")]
+    Fernet(String),
     /// TLS set-up failed.
     #[error(
         "cannot load the TLS certificate: {0}\nhint: remove server.pem and server-key.pem from WID_HOME to have them recreated"
@@ -100,9 +103,11 @@ impl RunningServer {
     }
 }
 
-/// The router of `wid up`: the stand-in cloud plus `/healthz`, with request logging.
-pub fn app(state: CloudState) -> Router {
+/// The router of `wid up`: the stand-in cloud, the connections API and `/healthz`, with
+/// request logging.
+pub fn app(state: CloudState, api: wid_server::ApiState) -> Router {
     wid_cloud::app(state)
+        .merge(wid_server::app(api))
         .route("/healthz", get(|| async { "ok" }))
         .layer(axum::middleware::from_fn(log_request))
 }
@@ -115,6 +120,44 @@ async fn log_request(req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     tracing::info!(%method, %path, status = resp.status().as_u16(), ms = start.elapsed().as_millis() as u64, "request");
     resp
+}
+
+/// The Fernet key configuration: `WID_FERNET_KEY`, else `AIRFLOW__CORE__FERNET_KEY` (the same
+/// format as Airflow's `fernet_key`), else `$WID_HOME/fernet.key`, created with a new key on
+/// first use. `generate` puts a new key in front of the file's keys (for rotation).
+pub fn fernet_config(home: &Home, generate: bool) -> Result<String, HomeError> {
+    for var in ["WID_FERNET_KEY", "AIRFLOW__CORE__FERNET_KEY"] {
+        if let Ok(v) = std::env::var(var)
+            && !v.trim().is_empty()
+        {
+            return Ok(v);
+        }
+    }
+    let path = home.root().join("fernet.key");
+    let current = match std::fs::read_to_string(&path) {
+        Ok(s) => s.trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let next = match (current.is_empty(), generate) {
+        (true, _) => wid_store::FernetKeys::generate_key(),
+        (false, true) => format!("{},{current}", wid_store::FernetKeys::generate_key()),
+        (false, false) => return Ok(current),
+    };
+    home.write(&path, next.as_bytes(), true)?;
+    Ok(next)
+}
+
+/// The administrator API key in `$WID_HOME/api-key`, created on first start.
+pub fn api_key(home: &Home) -> Result<String, HomeError> {
+    let path = home.root().join("api-key");
+    if let Ok(s) = std::fs::read_to_string(&path)
+        && !s.trim().is_empty()
+    {
+        return Ok(s.trim().to_string());
+    }
+    let key = format!("widk_{}", wid_jose::random_b64url(32));
+    home.write(&path, key.as_bytes(), true)?;
+    Ok(key)
 }
 
 /// Creates the data directory if needed, opens the database, and starts serving HTTPS.
@@ -177,7 +220,26 @@ pub async fn start(
         .map_err(|source| ServerError::Bind { addr, source })?
         .acceptor(acceptor)
         .handle(handle.clone());
-    let router = app(state.clone());
+    let keys = wid_store::FernetKeys::parse(&fernet_config(home, false)?)
+        .map_err(|e| ServerError::Fernet(e.to_string()))?;
+    let ca = home.read(&home.ca_cert())?;
+    let http = crate::client::http_client(Some(&ca), "ca.pem")
+        .map_err(|e| ServerError::Tls(e.to_string()))?;
+    let api_state = wid_server::ApiState {
+        store: state.store.clone(),
+        keys: Arc::new(keys),
+        auth: Arc::new(wid_server::ApiAuth {
+            admin_key_sha256: wid_jose::sha256_hex(api_key(home)?.as_bytes()),
+            sts: Some(wid_server::StsVerifier::new(
+                &endpoint,
+                &state.defaults.tenant_id,
+                http.clone(),
+            )),
+        }),
+        clock: state.clock.clone(),
+        http,
+    };
+    let router = app(state.clone(), api_state);
     let task = tokio::spawn(async move { server.serve(router.into_make_service()).await });
     let info = ServerFile {
         endpoint: endpoint.clone(),

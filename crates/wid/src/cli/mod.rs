@@ -1,6 +1,7 @@
 //! The command line: `wid up`, `wid identity ...`, `wid group ...`, `wid issuer ...`,
 //! `wid env`. Flag names follow `az` for cloud resources.
 
+mod connections;
 mod env;
 mod group;
 mod identity;
@@ -60,6 +61,9 @@ pub enum Command {
     /// Print the environment that points Azure SDKs at the local stand-in (and, with
     /// --namespace/--service-account/--client-id, what the workload identity webhook injects).
     Env(env::EnvArgs),
+    /// Manage Airflow connections, as `airflow connections`.
+    #[command(subcommand)]
+    Connections(connections::ConnectionsCommand),
     /// Get an access token through the Azure credential chain (workload identity first).
     Token(token::TokenArgs),
 }
@@ -169,6 +173,7 @@ pub fn main() -> ExitCode {
             Command::Issuer(c) => issuer::run(&ctx, c).await,
             Command::Env(a) => env::run(&ctx, a).await,
             Command::Token(a) => token::run(&ctx, a).await,
+            Command::Connections(c) => connections::run(&ctx, c).await,
         }
     });
     match result {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 const WID: &str = env!("CARGO_BIN_EXE_wid");
 
-struct Up {
+pub struct Up {
     child: Child,
 }
 
@@ -21,7 +21,7 @@ impl Drop for Up {
     }
 }
 
-fn wid(home: &Path, args: &[&str]) -> Output {
+pub fn wid(home: &Path, args: &[&str]) -> Output {
     Command::new(WID)
         .args(args)
         .env("WID_HOME", home)
@@ -32,7 +32,7 @@ fn wid(home: &Path, args: &[&str]) -> Output {
 }
 
 #[track_caller]
-fn ok(o: Output) -> String {
+pub fn ok(o: Output) -> String {
     assert!(
         o.status.success(),
         "wid failed: {}\n{}",
@@ -55,7 +55,7 @@ fn python() -> PathBuf {
     venv
 }
 
-fn start_up(home: &Path) -> (Up, String) {
+pub fn start_up(home: &Path) -> (Up, String) {
     let child = Command::new(WID)
         .args(["up", "--listen", "127.0.0.1:0"])
         .env("WID_HOME", home)

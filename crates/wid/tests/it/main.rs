@@ -4,7 +4,9 @@
 mod common;
 
 mod arm_rules;
+mod cli_connections;
 mod cli_session;
+mod connections_api;
 mod credential;
 mod hostile;
 mod issuer;

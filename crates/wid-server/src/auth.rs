@@ -1,0 +1,130 @@
+//! Who may call the API: the administrator key created on first start, or an access token
+//! from the stand-in token service for the wid API audience, verified with the tenant's
+//! JWKS fetched over HTTPS (as any resource verifies Entra tokens).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use wid_jose::{Jwk, UnverifiedJwt};
+
+use crate::error::ApiError;
+
+/// The audience of tokens for wid's API.
+pub const API_AUDIENCE: &str = "api://wid";
+
+/// Verifies tokens of one tenant's token service.
+#[derive(Debug)]
+pub struct StsVerifier {
+    authority: String,
+    tenant_id: String,
+    http: reqwest::Client,
+    keys: Mutex<(Vec<Jwk>, i64)>,
+}
+
+impl StsVerifier {
+    /// A verifier for `{authority}/{tenant_id}`.
+    pub fn new(authority: &str, tenant_id: &str, http: reqwest::Client) -> Self {
+        Self {
+            authority: authority.trim_end_matches('/').into(),
+            tenant_id: tenant_id.into(),
+            http,
+            keys: Mutex::new((Vec::new(), 0)),
+        }
+    }
+
+    async fn key(&self, kid: &str, now: i64) -> Option<Jwk> {
+        let find = |keys: &[Jwk]| {
+            keys.iter()
+                .find(|k| k.common.key_id.as_deref() == Some(kid))
+                .cloned()
+        };
+        {
+            let g = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(k) = find(&g.0) {
+                return Some(k);
+            }
+            if now - g.1 < 10 {
+                return None;
+            }
+        }
+        let url = format!("{}/{}/discovery/v2.0/keys", self.authority, self.tenant_id);
+        let set: wid_jose::JwkSet = self
+            .http
+            .get(&url)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let found = find(&set.keys);
+        *self.keys.lock().unwrap_or_else(|e| e.into_inner()) = (set.keys, now);
+        found
+    }
+
+    /// Checks signature, issuer, audience and expiry.
+    pub async fn verify(&self, token: &str, now: i64) -> Result<String, &'static str> {
+        let jwt = UnverifiedJwt::parse(token).map_err(|_| "not a JWT")?;
+        if jwt.alg() != Some("RS256") {
+            return Err("not RS256");
+        }
+        let key = self
+            .key(jwt.kid().unwrap_or(""), now)
+            .await
+            .ok_or("unknown signing key")?;
+        jwt.verify(&key).map_err(|_| "bad signature")?;
+        if jwt.str_claim("iss")
+            != Some(format!("https://sts.windows.net/{}/", self.tenant_id).as_str())
+        {
+            return Err("issued by another tenant");
+        }
+        if !jwt.audiences().contains(&API_AUDIENCE) {
+            return Err("issued for another audience");
+        }
+        if jwt.time_claim("exp").is_none_or(|e| now >= e) {
+            return Err("expired");
+        }
+        Ok(jwt.str_claim("oid").unwrap_or("").to_string())
+    }
+}
+
+/// The API's authentication settings.
+#[derive(Debug)]
+pub struct ApiAuth {
+    /// SHA-256 (hex) of the administrator key.
+    pub admin_key_sha256: String,
+    /// Token verification, when a token service is configured.
+    pub sts: Option<StsVerifier>,
+}
+
+impl ApiAuth {
+    /// Authenticates a request; returns who called.
+    pub async fn check(&self, headers: &HeaderMap, now: i64) -> Result<String, ApiError> {
+        let Some(v) = headers.get(axum::http::header::AUTHORIZATION) else {
+            return Err(ApiError::unauthorized(
+                "Not authenticated: send `Authorization: Bearer <token>` (the admin key in $WID_HOME/api-key, or a token for api://wid)",
+            ));
+        };
+        let token = v
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once(' '))
+            .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim())
+            .ok_or_else(|| {
+                ApiError::unauthorized("Invalid authorization header: use `Bearer <token>`")
+            })?;
+        if wid_jose::sha256_hex(token.as_bytes()) == self.admin_key_sha256 {
+            return Ok("admin".into());
+        }
+        match &self.sts {
+            Some(v) if token.contains('.') => v
+                .verify(token, now)
+                .await
+                .map_err(|why| ApiError::unauthorized(format!("Invalid token: {why}"))),
+            _ => Err(ApiError::unauthorized("Invalid token")),
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Request and response bodies of `/api/v2/connections`, checked as Airflow's pydantic
+//! models check them (`ConnectionBody` forbids unknown fields; 422 items name the field).
+
+use serde_json::{Map, Value, json};
+use wid_model::connection::{Connection, validate_conn_id};
+
+use crate::error::ApiError;
+use crate::redact::redact_extra;
+
+/// The fields of `ConnectionBody`, in Airflow's order.
+pub const FIELDS: [&str; 10] = [
+    "connection_id",
+    "conn_type",
+    "description",
+    "host",
+    "login",
+    "schema",
+    "port",
+    "password",
+    "extra",
+    "team_name",
+];
+
+fn opt_str(m: &Map<String, Value>, k: &str) -> Result<Option<String>, ApiError> {
+    match m.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(ApiError::unprocessable(
+            "string_type",
+            &["body", k],
+            "Input should be a valid string",
+            other.clone(),
+        )),
+    }
+}
+
+/// Parses a `ConnectionBody` JSON value into a connection.
+pub fn parse_body(v: &Value) -> Result<Connection, ApiError> {
+    let Some(m) = v.as_object() else {
+        return Err(ApiError::unprocessable(
+            "model_attributes_type",
+            &["body"],
+            "Input should be a valid dictionary or object to extract fields from",
+            v.clone(),
+        ));
+    };
+    if let Some(k) = m.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(ApiError::unprocessable(
+            "extra_forbidden",
+            &["body", k],
+            "Extra inputs are not permitted",
+            m[k].clone(),
+        ));
+    }
+    let id = match m.get("connection_id") {
+        None => {
+            return Err(ApiError::unprocessable(
+                "missing",
+                &["body", "connection_id"],
+                "Field required",
+                v.clone(),
+            ));
+        }
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => {
+            return Err(ApiError::unprocessable(
+                "string_type",
+                &["body", "connection_id"],
+                "Input should be a valid string",
+                other.clone(),
+            ));
+        }
+    };
+    if let Err(e) = validate_conn_id(&id) {
+        return Err(ApiError::unprocessable(
+            "string_pattern_mismatch",
+            &["body", "connection_id"],
+            format!(
+                "String should match pattern '^[\\w.-]+$' and have at most 200 characters: {e}"
+            ),
+            json!(id),
+        ));
+    }
+    let conn_type = match opt_str(m, "conn_type")? {
+        Some(t) => t,
+        None => {
+            return Err(ApiError::unprocessable(
+                "missing",
+                &["body", "conn_type"],
+                "Field required",
+                v.clone(),
+            ));
+        }
+    };
+    let port = match m.get("port") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if n.is_i64() => n.as_i64(),
+        Some(other) => {
+            return Err(ApiError::unprocessable(
+                "int_type",
+                &["body", "port"],
+                "Input should be a valid integer",
+                other.clone(),
+            ));
+        }
+    };
+    let extra = match opt_str(m, "extra")? {
+        Some(e) if e.is_empty() => Some("{}".to_string()),
+        other => other,
+    };
+    let conn = Connection {
+        conn_id: Some(id),
+        conn_type: Some(conn_type),
+        description: opt_str(m, "description")?,
+        host: opt_str(m, "host")?,
+        schema: opt_str(m, "schema")?,
+        login: opt_str(m, "login")?,
+        password: opt_str(m, "password")?,
+        port,
+        extra,
+    };
+    if let Some(e) = &conn.extra
+        && let Err(err) = conn.validate_extra()
+    {
+        return Err(ApiError::unprocessable(
+            "value_error",
+            &["body", "extra"],
+            format!("Value error, {err}"),
+            json!(e),
+        ));
+    }
+    Ok(conn)
+}
+
+/// A connection as the API returns it: password `"***"`, sensitive extra keys redacted.
+pub fn response(c: &Connection) -> Value {
+    json!({
+        "connection_id": c.conn_id,
+        "conn_type": c.conn_type,
+        "description": c.description,
+        "host": c.host,
+        "login": c.login,
+        "schema": c.schema,
+        "port": c.port,
+        "password": c.password.as_ref().map(|_| "***"),
+        "extra": c.extra.as_deref().map(redact_extra),
+        "team_name": null,
+    })
+}

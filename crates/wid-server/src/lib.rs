@@ -1,0 +1,58 @@
+//! wid's connections server: Airflow 3's `/api/v2/connections` (list, get, post, patch with
+//! `update_mask`, delete, bulk, test) over the store, every request authenticated, and the
+//! OpenAPI document that describes it.
+//!
+//! Invariants:
+//! - It never imports the stand-in cloud: tokens of the stand-in token service are verified
+//!   the way any resource verifies Entra tokens, with the tenant's JWKS fetched over HTTPS.
+//! - A password never leaves the server (`"***"`), and sensitive keys of `extra` are
+//!   redacted as Airflow's secrets masker does.
+//! - Handlers parse and map; storage, validation and testing live in service functions.
+
+pub mod auth;
+pub mod body;
+pub mod connections;
+pub mod error;
+pub mod openapi;
+pub mod redact;
+pub mod tester;
+
+use std::sync::Arc;
+
+use axum::Router;
+use wid_model::Clock;
+use wid_store::{FernetKeys, Store};
+
+pub use auth::{ApiAuth, StsVerifier};
+pub use error::ApiError;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The database.
+    pub store: Store,
+    /// Fernet keys for `password` and `extra`.
+    pub keys: Arc<FernetKeys>,
+    /// Who may call.
+    pub auth: Arc<ApiAuth>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// The HTTP client for testing connections (trusts the local CA).
+    pub http: reqwest::Client,
+}
+
+impl std::fmt::Debug for ApiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiState")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The API router: `/api/v2/connections...` and `/api/v2/openapi.json`.
+pub fn app(state: ApiState) -> Router {
+    Router::new()
+        .merge(connections::router())
+        .merge(openapi::router())
+        .with_state(state)
+}
