@@ -12,4 +12,5 @@ mod hostile;
 mod issuer;
 mod managed_identity;
 mod persistence;
+mod schemathesis;
 mod sts_errors;
