@@ -51,15 +51,20 @@ fn bad(code: &'static str, message: impl Into<String>) -> RuleError {
     }
 }
 
-/// Checks a federated credential name against `^[a-zA-Z0-9][a-zA-Z0-9-_]{2,119}$`.
-pub fn validate_fic_name(name: &str) -> Result<(), RuleError> {
+/// 3 to `max` ASCII letters, digits, `-` and `_`, starting with a letter or digit: the
+/// shape of managed identity and federated credential names.
+fn is_arm_name(name: &str, max: usize) -> bool {
     let b = name.as_bytes();
-    let ok = (3..=120).contains(&b.len())
+    (3..=max).contains(&b.len())
         && b[0].is_ascii_alphanumeric()
         && b[1..]
             .iter()
-            .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_');
-    if ok {
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
+}
+
+/// Checks a federated credential name against `^[a-zA-Z0-9][a-zA-Z0-9-_]{2,119}$`.
+pub fn validate_fic_name(name: &str) -> Result<(), RuleError> {
+    if is_arm_name(name, 120) {
         Ok(())
     } else {
         Err(bad(
@@ -74,13 +79,7 @@ pub fn validate_fic_name(name: &str) -> Result<(), RuleError> {
 /// Checks a user-assigned identity name: 3 to 128 characters, starting with a letter or
 /// number, then letters, numbers, hyphens and underscores.
 pub fn validate_identity_name(name: &str) -> Result<(), RuleError> {
-    let b = name.as_bytes();
-    let ok = (3..=128).contains(&b.len())
-        && b[0].is_ascii_alphanumeric()
-        && b[1..]
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_');
-    if ok {
+    if is_arm_name(name, 128) {
         Ok(())
     } else {
         Err(bad(

@@ -5,58 +5,22 @@
 //! Run with `cargo bench -p wid --bench credential`. `benches/python/credential_bench.py`
 //! measures the same two things in Python azure-identity.
 
-use std::sync::Arc;
 use std::time::Duration;
+
+mod common;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use wid::home::Home;
-use wid::server::{ServerOptions, start};
 use wid_credential::{Pipeline, WorkloadIdentityCredential};
-use wid_model::{Clock, SystemClock};
-use wid_store::{FederatedCredential, Identity};
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut opts = ServerOptions::new(
-        Home::at(dir.path().join("home")),
-        "127.0.0.1:0".parse().unwrap(),
-    );
-    opts.fic_write_hold = Duration::ZERO;
-    let server = rt
-        .block_on(start(opts, Arc::new(SystemClock) as Arc<dyn Clock>))
-        .unwrap();
+    let common::Fixture {
+        rt,
+        dir,
+        server,
+        identity,
+    } = common::fixture();
     let state = server.state.clone();
-    let now = SystemClock.now();
-    let identity = Identity {
-        principal_id: wid_model::ids::new_guid(),
-        client_id: wid_model::ids::new_guid(),
-        tenant_id: state.defaults.tenant_id.clone(),
-        subscription_id: state.defaults.subscription_id.clone(),
-        resource_group: "rg-airflow".into(),
-        name: "bench-mi".into(),
-        location: "eastus".into(),
-        tags: "{}".into(),
-    };
-    rt.block_on(async {
-        state.store.insert_identity(&identity, now).await.unwrap();
-        state
-            .store
-            .upsert_fic(&FederatedCredential {
-                identity_principal_id: identity.principal_id.clone(),
-                name: "bench".into(),
-                issuer: state.config.issuer_url(),
-                subject: "system:serviceaccount:airflow:airflow-worker".into(),
-                audience: "api://AzureADTokenExchange".into(),
-                created_at: now,
-            })
-            .await
-            .unwrap();
-    });
     let file = dir.path().join("token");
     std::fs::write(
         &file,
