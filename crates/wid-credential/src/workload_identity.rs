@@ -17,6 +17,11 @@ use crate::pipeline::Pipeline;
 use crate::secret::Secret;
 use crate::{AccessToken, CredentialError, TokenError, TokenRequestOptions, resolve_tenant};
 
+thread_local! {
+    /// A reusable buffer for cache keys on the lookup path.
+    static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 /// Re-read the file at least this often (seconds), as azure-identity and azidentity do.
 pub const REREAD_INTERVAL: i64 = 600;
 /// Re-read when the assertion in memory expires within this many seconds.
@@ -171,6 +176,11 @@ impl WorkloadIdentityCredential {
         scopes: &[&str],
         opts: &TokenRequestOptions,
     ) -> Result<AccessToken, CredentialError> {
+        if opts.tenant_id.is_none()
+            && let Some(t) = self.cached_token(scopes)
+        {
+            return Ok(t);
+        }
         let tenant = if opts.tenant_id.is_none() {
             std::borrow::Cow::Borrowed(self.tenant_id.as_str())
         } else {
@@ -190,6 +200,20 @@ impl WorkloadIdentityCredential {
         self.cache
             .get_or_fetch(&key, || clock.now(), || self.exchange(&tenant, scopes))
             .await
+    }
+
+    /// The cached token for `scopes` in the configured tenant, if it needs no refresh: no I/O,
+    /// no await, no allocation beyond the key.
+    pub fn cached_token(&self, scopes: &[&str]) -> Option<AccessToken> {
+        KEY.with_borrow_mut(|key| {
+            key.clear();
+            key.push_str(&self.tenant_id);
+            for s in scopes {
+                key.push('\n');
+                key.push_str(s);
+            }
+            self.cache.peek(key, self.pipeline.clock.now())
+        })
     }
 
     fn read_assertion(&self, force: bool) -> Result<Assertion, CredentialError> {

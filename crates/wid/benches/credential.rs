@@ -53,6 +53,14 @@ fn bench(c: &mut Criterion) {
     c.bench_function("credential_cached_get_token", |b| {
         b.iter(|| local.block_on(cred.get_token(&scope)).unwrap())
     });
+    // The same lookup without the executor: what the hot path costs inside a running task.
+    c.bench_function("credential_cached_token_sync", |b| {
+        b.iter(|| cred.cached_token(&scope).unwrap())
+    });
+    // The executor alone, to read the two numbers above.
+    c.bench_function("runtime_block_on_noop", |b| {
+        b.iter(|| local.block_on(async { 1 }))
+    });
     c.bench_function("credential_full_exchange_https", |b| {
         b.iter(|| rt.block_on(make().get_token(&scope)).unwrap())
     });

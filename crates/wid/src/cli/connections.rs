@@ -675,6 +675,11 @@ pub async fn run(ctx: &Context, cmd: ConnectionsCommand) -> Result<(), CliError>
                 .await
                 .map_err(|e| CliError::Message(e.to_string()))?;
             println!("Re-encrypted {n} connection(s) with the first Fernet key.");
+            if a.generate {
+                eprintln!(
+                    "note: restart `wid up` so that it encrypts with the new key; drop the old key from the configuration once every process has restarted"
+                );
+            }
         }
     }
     Ok(())

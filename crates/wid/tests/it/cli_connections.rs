@@ -22,7 +22,8 @@ fn wid_env(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 fn add_get_list_export_import_test_delete() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    let (_up, _endpoint) = start_up(&home);
+    let (up, _endpoint) = start_up(&home);
+    let _up = up;
 
     // The identity, federated for the worker, as in the seed.
     ok(wid(
@@ -279,6 +280,28 @@ fn add_get_list_export_import_test_delete() {
         all.contains("AADSTS700213") && all.contains("system:serviceaccount:airflow:intruder"),
         "{all}"
     );
+
+    // Rotate the Fernet key as Airflow's procedure does: a new key in front, re-encrypt, and
+    // after a restart the server reads everything with the new key set.
+    let old_key = std::fs::read_to_string(home.join("fernet.key")).unwrap();
+    drop(_up);
+    let out = ok(wid(
+        &home,
+        &["connections", "rotate-fernet-key", "--generate"],
+    ));
+    assert!(out.contains("Re-encrypted"), "{out}");
+    let keys = std::fs::read_to_string(home.join("fernet.key")).unwrap();
+    assert!(
+        keys.ends_with(&format!(",{}", old_key.trim())),
+        "new key first: {keys}"
+    );
+    let (_up, _) = start_up(&home);
+    let got: Value = serde_json::from_str(&ok(wid(
+        &home,
+        &["connections", "get", "azure_wi", "-o", "json"],
+    )))
+    .unwrap();
+    assert!(got["extra"].as_str().unwrap().contains(&client));
 
     let out = ok(wid(&home, &["connections", "delete", "azure_wi"]));
     assert!(out.contains("Successfully deleted"));

@@ -56,6 +56,8 @@ fn python() -> PathBuf {
 }
 
 pub fn start_up(home: &Path) -> (Up, String) {
+    // A server killed earlier leaves its server.json behind.
+    let _ = std::fs::remove_file(home.join("server.json"));
     let child = Command::new(WID)
         .args(["up", "--listen", "127.0.0.1:0"])
         .env("WID_HOME", home)
