@@ -109,3 +109,35 @@ pub async fn ensure_defaults(store: &Store, now: i64) -> Result<Defaults, StoreE
         new_admin_secret: Some(AdminSecret(secret)),
     })
 }
+
+/// Gives the local administrator the Owner role on the default subscription, once (also on
+/// data directories created before role assignments existed).
+pub async fn ensure_admin_owner(store: &Store, d: &Defaults, now: i64) -> Result<(), StoreError> {
+    let Some(principal) = store.application_principal(&d.admin_client_id).await? else {
+        return Ok(());
+    };
+    let scope = format!("/subscriptions/{}", d.subscription_id);
+    let owner = wid_model::rbac::RoleDefinition::find("Owner")
+        .map(|r| r.id)
+        .unwrap_or_default();
+    if store
+        .find_role_assignment(&scope, owner, &principal)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    store
+        .insert_role_assignment(
+            &wid_store::RoleAssignment {
+                name: new_guid(),
+                subscription_id: d.subscription_id.clone(),
+                scope,
+                role_definition_id: owner.to_string(),
+                principal_id: principal,
+                principal_type: "ServicePrincipal".into(),
+            },
+            now,
+        )
+        .await
+}

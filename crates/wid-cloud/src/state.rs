@@ -101,6 +101,7 @@ impl CloudState {
         config: CloudConfig,
     ) -> Result<Self, StateError> {
         let defaults = crate::bootstrap::ensure_defaults(&store, clock.now()).await?;
+        crate::bootstrap::ensure_admin_owner(&store, &defaults, clock.now()).await?;
         let keys = KeyRing::load(&store, clock.now()).await?;
         let oidc = OidcCache::new(&config).map_err(StateError::Http)?;
         Ok(CloudState(Arc::new(Inner {

@@ -65,9 +65,27 @@ pub enum ArmPath {
         /// Credential name.
         name: String,
     },
+    /// `/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions[/{id}]`
+    RoleDefinitions {
+        /// Subscription id.
+        sub: String,
+        /// One role definition's GUID.
+        id: Option<String>,
+    },
+    /// `{scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]`, the scope a
+    /// subscription or a resource group.
+    RoleAssignments {
+        /// Subscription id.
+        sub: String,
+        /// Resource group, for a resource-group scope.
+        rg: Option<String>,
+        /// One assignment's name.
+        name: Option<String>,
+    },
 }
 
 const MSI: &str = "microsoft.managedidentity";
+const AUTHZ: &str = "microsoft.authorization";
 const UAMI: &str = "userassignedidentities";
 const FIC: &str = "federatedidentitycredentials";
 
@@ -150,6 +168,51 @@ impl ArmPath {
                 identity: s(7),
                 name: s(9),
             },
+            ["subscriptions", _, "providers", AUTHZ, "roledefinitions"] => RoleDefinitions {
+                sub: s(1),
+                id: None,
+            },
+            ["subscriptions", _, "providers", AUTHZ, "roledefinitions", _] => RoleDefinitions {
+                sub: s(1),
+                id: Some(s(5)),
+            },
+            ["subscriptions", _, "providers", AUTHZ, "roleassignments"] => RoleAssignments {
+                sub: s(1),
+                rg: None,
+                name: None,
+            },
+            ["subscriptions", _, "providers", AUTHZ, "roleassignments", _] => RoleAssignments {
+                sub: s(1),
+                rg: None,
+                name: Some(s(5)),
+            },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                AUTHZ,
+                "roleassignments",
+            ] => RoleAssignments {
+                sub: s(1),
+                rg: Some(s(3)),
+                name: None,
+            },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                AUTHZ,
+                "roleassignments",
+                _,
+            ] => RoleAssignments {
+                sub: s(1),
+                rg: Some(s(3)),
+                name: Some(s(7)),
+            },
             _ => return None,
         })
     }
@@ -176,9 +239,87 @@ pub fn resource_group_id(sub: &str, rg: &str) -> String {
     format!("/subscriptions/{sub}/resourceGroups/{rg}")
 }
 
+impl ArmPath {
+    /// The action ARM authorizes for `method` on this path, and the scope it checks it at.
+    pub fn action(&self, method: &str) -> (String, String) {
+        use ArmPath::*;
+        let verb = match method {
+            "GET" | "HEAD" => "read",
+            "DELETE" => "delete",
+            _ => "write",
+        };
+        match self {
+            Subscriptions => ("Microsoft.Resources/subscriptions/read".into(), "/".into()),
+            Subscription { sub } => ("Microsoft.Resources/subscriptions/read".into(), format!("/subscriptions/{sub}")),
+            ResourceGroups { sub } => {
+                ("Microsoft.Resources/subscriptions/resourceGroups/read".into(), format!("/subscriptions/{sub}"))
+            }
+            ResourceGroup { sub, rg } => (
+                format!("Microsoft.Resources/subscriptions/resourceGroups/{verb}"),
+                resource_group_id(sub, rg),
+            ),
+            IdentitiesInSubscription { sub } => {
+                ("Microsoft.ManagedIdentity/userAssignedIdentities/read".into(), format!("/subscriptions/{sub}"))
+            }
+            IdentitiesInGroup { sub, rg } => {
+                ("Microsoft.ManagedIdentity/userAssignedIdentities/read".into(), resource_group_id(sub, rg))
+            }
+            Identity { sub, rg, name } => (
+                format!("Microsoft.ManagedIdentity/userAssignedIdentities/{verb}"),
+                identity_id(sub, rg, name),
+            ),
+            FederatedCredentials { sub, rg, identity } => (
+                "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read".into(),
+                identity_id(sub, rg, identity),
+            ),
+            FederatedCredential { sub, rg, identity, name } => (
+                format!("Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/{verb}"),
+                fic_id(sub, rg, identity, name),
+            ),
+            RoleDefinitions { sub, .. } => ("Microsoft.Authorization/roleDefinitions/read".into(), format!("/subscriptions/{sub}")),
+            RoleAssignments { sub, rg, .. } => (
+                format!("Microsoft.Authorization/roleAssignments/{verb}"),
+                match rg {
+                    Some(rg) => resource_group_id(sub, rg),
+                    None => format!("/subscriptions/{sub}"),
+                },
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn role_paths_and_actions() {
+        let p = ArmPath::parse("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Authorization/roleAssignments/g").unwrap();
+        assert_eq!(
+            p,
+            ArmPath::RoleAssignments {
+                sub: "s".into(),
+                rg: Some("rg".into()),
+                name: Some("g".into())
+            }
+        );
+        assert_eq!(
+            p.action("PUT"),
+            (
+                "Microsoft.Authorization/roleAssignments/write".into(),
+                "/subscriptions/s/resourceGroups/rg".into()
+            )
+        );
+        let g = ArmPath::parse("/subscriptions/s/resourcegroups/rg").unwrap();
+        assert_eq!(
+            g.action("GET").0,
+            "Microsoft.Resources/subscriptions/resourceGroups/read"
+        );
+        assert!(
+            ArmPath::parse("/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions")
+                .is_some()
+        );
+    }
 
     #[test]
     fn parses_case_insensitively() {

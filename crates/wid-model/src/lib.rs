@@ -12,6 +12,7 @@ pub mod cloud;
 pub mod connection;
 pub mod federated;
 pub mod ids;
+pub mod rbac;
 pub mod time_fmt;
 
 pub use clock::{Clock, ManualClock, SystemClock};

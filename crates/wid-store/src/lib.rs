@@ -13,6 +13,7 @@ mod connections;
 mod error;
 mod fernet;
 mod migrate;
+mod rbac;
 mod records;
 mod store;
 

@@ -9,6 +9,7 @@ use crate::StoreError;
 pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_cloud.sql")),
     (2, include_str!("../migrations/0002_connections.sql")),
+    (3, include_str!("../migrations/0003_rbac.sql")),
 ];
 
 /// Applies the migrations that have not run yet.

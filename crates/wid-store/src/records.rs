@@ -114,3 +114,20 @@ impl std::fmt::Debug for StoredKey {
             .finish()
     }
 }
+
+/// A role assignment: a principal has a role at a scope and below.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleAssignment {
+    /// The assignment's name (a GUID).
+    pub name: String,
+    /// The subscription the scope is in.
+    pub subscription_id: String,
+    /// `/subscriptions/{s}` or `/subscriptions/{s}/resourceGroups/{rg}`, as given.
+    pub scope: String,
+    /// The role definition's GUID.
+    pub role_definition_id: String,
+    /// The principal's object id.
+    pub principal_id: String,
+    /// `ServicePrincipal`, `User` or `Group`.
+    pub principal_type: String,
+}

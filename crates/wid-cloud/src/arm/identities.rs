@@ -86,11 +86,19 @@ pub async fn list(
     if let Some(rg) = rg {
         require_group(s, &sub_row.id, rg).await?;
     }
-    let ids = s
+    let ids: Vec<Identity> = s
         .store
         .list_identities(&sub_row.id, rg)
         .await
-        .map_err(ArmError::internal)?;
+        .map_err(ArmError::internal)?
+        .into_iter()
+        .filter(|i| {
+            req.access.allows(
+                "Microsoft.ManagedIdentity/userAssignedIdentities/read",
+                &identity_id(&i.subscription_id, &i.resource_group, &i.name),
+            )
+        })
+        .collect();
     let value: Vec<Value> = ids
         .iter()
         .map(|i| identity_json(i, &req.api_version))

@@ -5,10 +5,13 @@
 //! ARM matches path segments case-insensitively, so one catch-all route parses the path
 //! with [`wid_model::arm_path::ArmPath`] and dispatches on it.
 
+mod access;
 mod error;
 mod federated_credentials;
 mod identities;
 mod resource_groups;
+mod role_assignments;
+mod role_definitions;
 mod subscriptions;
 
 use std::collections::HashMap;
@@ -54,6 +57,8 @@ pub struct ArmRequest {
     pub base: String,
     /// The verified caller.
     pub caller: Caller,
+    /// The caller's role assignments in the request's subscription.
+    pub access: access::Access,
 }
 
 impl ArmRequest {
@@ -106,6 +111,23 @@ fn authenticate(s: &CloudState, headers: &HeaderMap) -> Result<Caller, ArmError>
         ));
     }
     Ok(caller)
+}
+
+fn subscription_in(p: &ArmPath) -> Option<&str> {
+    use ArmPath::*;
+    match p {
+        Subscriptions => None,
+        Subscription { sub }
+        | ResourceGroups { sub }
+        | ResourceGroup { sub, .. }
+        | IdentitiesInSubscription { sub }
+        | IdentitiesInGroup { sub, .. }
+        | Identity { sub, .. }
+        | FederatedCredentials { sub, .. }
+        | FederatedCredential { sub, .. }
+        | RoleDefinitions { sub, .. }
+        | RoleAssignments { sub, .. } => Some(sub),
+    }
 }
 
 /// Checks that the caller's tenant owns the subscription.
@@ -182,17 +204,43 @@ async fn handle(s: &CloudState, request: Request) -> Result<Response, ArmError> 
             )
         })?;
     let base = crate::sts::authority_base(s, &parts.headers);
-    let req = ArmRequest {
+    let mut req = ArmRequest {
         method: parts.method,
         path: parts.uri.path().to_string(),
         api_version,
         query,
         body,
         base,
+        access: access::Access {
+            principal: caller.object_id.clone(),
+            assignments: Vec::new(),
+        },
         caller,
     };
     use ArmPath::*;
+    // Authorization, as ARM does it: the subscription and the token's tenant first, then the
+    // caller's role assignments against the action at the scope. Lists filter instead.
+    if let Some(sub) = subscription_in(&path) {
+        subscription_of(s, &req, sub).await?;
+        req.access.assignments = s
+            .store
+            .list_role_assignments(&sub.to_ascii_lowercase(), Some(&req.caller.object_id))
+            .await
+            .map_err(ArmError::internal)?;
+        let filtered = matches!(
+            path,
+            ResourceGroups { .. } | IdentitiesInSubscription { .. } | IdentitiesInGroup { .. }
+        );
+        if !filtered {
+            let (action, scope) = path.action(req.method.as_str());
+            req.access.require(&action, &scope)?;
+        }
+    }
     match path {
+        RoleDefinitions { sub, id } => role_definitions::handle(s, &req, &sub, id.as_deref()).await,
+        RoleAssignments { sub, rg, name } => {
+            role_assignments::handle(s, &req, &sub, rg.as_deref(), name.as_deref()).await
+        }
         Subscriptions => subscriptions::list(s, &req).await,
         Subscription { sub } => subscriptions::get(s, &req, &sub).await,
         ResourceGroups { sub } => resource_groups::list(s, &req, &sub).await,

@@ -49,11 +49,19 @@ pub async fn list(s: &CloudState, req: &ArmRequest, sub: &str) -> Result<Respons
     }
     check_resources_api_version(&req.api_version)?;
     subscription_of(s, req, sub).await?;
-    let groups = s
+    let groups: Vec<ResourceGroup> = s
         .store
         .list_resource_groups(sub)
         .await
-        .map_err(ArmError::internal)?;
+        .map_err(ArmError::internal)?
+        .into_iter()
+        .filter(|g| {
+            req.access.allows(
+                "Microsoft.Resources/subscriptions/resourceGroups/read",
+                &resource_group_id(&g.subscription_id, &g.name),
+            )
+        })
+        .collect();
     Ok(Json(json!({"value": groups.iter().map(group_json).collect::<Vec<_>>()})).into_response())
 }
 

@@ -50,11 +50,22 @@ pub async fn list(s: &CloudState, req: &ArmRequest) -> Result<Response, ArmError
         return Err(ArmError::method_not_allowed(&req.method));
     }
     check_resources_api_version(&req.api_version)?;
-    let subs = s
+    let mut subs = Vec::new();
+    for sub in s
         .store
         .list_subscriptions(&req.caller.tenant_id)
         .await
-        .map_err(ArmError::internal)?;
+        .map_err(ArmError::internal)?
+    {
+        let mine = s
+            .store
+            .list_role_assignments(&sub.id, Some(&req.caller.object_id))
+            .await
+            .map_err(ArmError::internal)?;
+        if !mine.is_empty() {
+            subs.push(sub);
+        }
+    }
     let value: Vec<Value> = subs.iter().map(subscription_json).collect();
     let n = value.len();
     Ok(Json(json!({"value": value, "count": {"type": "Total", "value": n}})).into_response())

@@ -6,6 +6,7 @@ mod env;
 mod group;
 mod identity;
 mod issuer;
+mod role;
 mod token;
 mod up;
 
@@ -61,6 +62,9 @@ pub enum Command {
     /// Print the environment that points Azure SDKs at the local stand-in (and, with
     /// --namespace/--service-account/--client-id, what the workload identity webhook injects).
     Env(env::EnvArgs),
+    /// Role-based access in the stand-in ARM, as `az role`.
+    #[command(subcommand)]
+    Role(role::RoleCommand),
     /// Manage Airflow connections, as `airflow connections`.
     #[command(subcommand)]
     Connections(connections::ConnectionsCommand),
@@ -174,6 +178,7 @@ pub fn main() -> ExitCode {
             Command::Env(a) => env::run(&ctx, a).await,
             Command::Token(a) => token::run(&ctx, a).await,
             Command::Connections(c) => connections::run(&ctx, c).await,
+            Command::Role(c) => role::run(&ctx, c).await,
         }
     });
     match result {

@@ -506,27 +506,6 @@ async fn bearer_token_rules() {
             .unwrap()
             .contains("'https://storage.azure.com'")
     );
-    // A workload identity token works for ARM (the identity's own token).
-    let client_id = c
-        .federated_identity("mi-self", "airflow", "airflow-worker")
-        .await;
-    let (s, tok) = c
-        .exchange(
-            &client_id,
-            &c.sa_token("airflow", "airflow-worker"),
-            SCOPE_ARM,
-        )
-        .await;
-    assert_eq!(s, 200);
-    let (s, _, _) = c
-        .call(
-            Method::GET,
-            &format!("/subscriptions/{}?api-version=2022-09-01", c.sub),
-            Some(tok["access_token"].as_str().unwrap()),
-            None,
-        )
-        .await;
-    assert_eq!(s, 200);
     // Expired: move the clock past exp plus skew.
     let admin_tok = c.admin_token().await;
     c.clock.advance(86_400 + 600);
@@ -613,4 +592,198 @@ async fn resource_groups_and_subscriptions() {
         (s, v["error"]["message"].as_str()),
         (404, Some("Resource group 'nope' could not be found."))
     );
+}
+
+#[tokio::test]
+async fn role_assignments_give_exactly_the_identitys_permissions() {
+    let c = TestCloud::start().await;
+    let t = c.admin_token().await;
+    for rg in ["rg-data", "rg-secret"] {
+        let (s, _, _) = c
+            .call(
+                Method::PUT,
+                &format!(
+                    "/subscriptions/{}/resourcegroups/{rg}?api-version=2022-09-01",
+                    c.sub
+                ),
+                Some(&t),
+                Some(&json!({"location": "eastus"})),
+            )
+            .await;
+        assert_eq!(s, 201);
+    }
+    let client_id = c
+        .federated_identity("mi-rbac", "airflow", "airflow-worker")
+        .await;
+    let (_, ident) = c.arm(Method::GET, &c.identity_path("mi-rbac"), None).await;
+    let principal = ident["properties"]["principalId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, tok) = c
+        .exchange(
+            &client_id,
+            &c.sa_token("airflow", "airflow-worker"),
+            SCOPE_ARM,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let wi = tok["access_token"].as_str().unwrap().to_string();
+    let rg = |name: &str| {
+        format!(
+            "/subscriptions/{}/resourcegroups/{name}?api-version=2022-09-01",
+            c.sub
+        )
+    };
+
+    // No role yet: ARM's 403, naming the client, the action and the scope.
+    let (s, _, v) = c.call(Method::GET, &rg("rg-data"), Some(&wi), None).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("AuthorizationFailed"))
+    );
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains(&principal)
+            && msg.contains("Microsoft.Resources/subscriptions/resourceGroups/read")
+            && msg.contains("/resourceGroups/rg-data"),
+        "{msg}"
+    );
+
+    // Reader on rg-data.
+    let ra = |name: &str, scope: &str, role: &str, p: &str| {
+        (
+            format!(
+                "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}?api-version=2022-04-01"
+            ),
+            json!({"properties": {"roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{role}", c.sub), "principalId": p, "principalType": "ServicePrincipal"}}),
+        )
+    };
+    let rg_scope = format!("/subscriptions/{}/resourceGroups/rg-data", c.sub);
+    let reader = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+    let name = wid_model::ids::new_guid();
+    let (path, body) = ra(&name, &rg_scope, reader, &principal);
+    let (s, _, v) = c.call(Method::PUT, &path, Some(&t), Some(&body)).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["type"], "Microsoft.Authorization/roleAssignments");
+    assert_eq!(v["properties"]["scope"], rg_scope);
+    // The same principal, role and scope again: 409 RoleAssignmentExists.
+    let (path2, body2) = ra(&wid_model::ids::new_guid(), &rg_scope, reader, &principal);
+    let (s, _, v) = c.call(Method::PUT, &path2, Some(&t), Some(&body2)).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("RoleAssignmentExists"))
+    );
+    // A principal that does not exist, a name that is not a GUID, an unknown role.
+    let ghost = wid_model::ids::new_guid();
+    let (path3, body3) = ra(&wid_model::ids::new_guid(), &rg_scope, reader, &ghost);
+    let (s, _, v) = c.call(Method::PUT, &path3, Some(&t), Some(&body3)).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (400, Some("PrincipalNotFound"))
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&ghost.replace('-', ""))
+    );
+    let (path4, body4) = ra("not-a-guid", &rg_scope, reader, &principal);
+    let (s, _, v) = c.call(Method::PUT, &path4, Some(&t), Some(&body4)).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (400, Some("InvalidRoleAssignmentId"))
+    );
+    let (path5, body5) = ra(
+        &wid_model::ids::new_guid(),
+        &rg_scope,
+        "00000000-0000-0000-0000-000000000000",
+        &principal,
+    );
+    let (s, _, v) = c.call(Method::PUT, &path5, Some(&t), Some(&body5)).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (400, Some("RoleDefinitionDoesNotExist"))
+    );
+
+    // The identity reads rg-data, not rg-secret; lists show only what it may read; Reader
+    // cannot write, nor assign roles.
+    let (s, _, _) = c.call(Method::GET, &rg("rg-data"), Some(&wi), None).await;
+    assert_eq!(s, 200);
+    let (s, _, v) = c.call(Method::GET, &rg("rg-secret"), Some(&wi), None).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("AuthorizationFailed"))
+    );
+    let (s, _, v) = c
+        .call(
+            Method::GET,
+            &format!(
+                "/subscriptions/{}/resourcegroups?api-version=2022-09-01",
+                c.sub
+            ),
+            Some(&wi),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let names: Vec<&str> = v["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["rg-data"]);
+    let (s, _, v) = c
+        .call(Method::PUT, &format!("{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/sneaky?api-version=2023-01-31", rg_scope), Some(&wi), Some(&json!({"location": "eastus"})))
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("AuthorizationFailed"))
+    );
+    let (path6, body6) = ra(
+        &wid_model::ids::new_guid(),
+        &format!("/subscriptions/{}", c.sub),
+        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+        &principal,
+    );
+    let (s, _, _) = c.call(Method::PUT, &path6, Some(&wi), Some(&body6)).await;
+    assert_eq!(s, 403, "a Reader cannot make itself Owner");
+    // Inheritance: Reader at the subscription reaches every group.
+    let sub_reader = wid_model::ids::new_guid();
+    let (path7, body7) = ra(
+        &sub_reader,
+        &format!("/subscriptions/{}", c.sub),
+        reader,
+        &principal,
+    );
+    assert_eq!(
+        c.call(Method::PUT, &path7, Some(&t), Some(&body7)).await.0,
+        201
+    );
+    assert_eq!(
+        c.call(Method::GET, &rg("rg-secret"), Some(&wi), None)
+            .await
+            .0,
+        200
+    );
+    // Listing assignments; deleting takes the access away again.
+    let (s, _, v) = c.call(Method::GET, &format!("/subscriptions/{}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=principalId%20eq%20'{principal}'", c.sub), Some(&t), None).await;
+    assert_eq!((s, v["value"].as_array().unwrap().len()), (200, 2));
+    for n in [&name, &sub_reader] {
+        let scope = if n == &name {
+            rg_scope.clone()
+        } else {
+            format!("/subscriptions/{}", c.sub)
+        };
+        let (s, _, _) = c.call(Method::DELETE, &format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{n}?api-version=2022-04-01"), Some(&t), None).await;
+        assert_eq!(s, 200);
+    }
+    assert_eq!(
+        c.call(Method::GET, &rg("rg-data"), Some(&wi), None).await.0,
+        403
+    );
+    // Role definitions.
+    let (s, _, v) = c.call(Method::GET, &format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01&$filter=roleName%20eq%20'Reader'", c.sub), Some(&t), None).await;
+    assert_eq!((s, v["value"][0]["name"].as_str()), (200, Some(reader)));
 }

@@ -244,6 +244,46 @@ fn add_get_list_export_import_test_delete() {
         r#"{"managed_identity_client_id": "c", "workload_identity_tenant_id": "t"}"#
     );
 
+    // Without a role the token works but ARM refuses to read the subscription, explained.
+    let o = wid(
+        &home,
+        &[
+            "connections",
+            "test",
+            "azure_wi",
+            "--as",
+            "airflow/airflow-worker",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("AuthorizationFailed"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // Reader on the subscription, assigned by client id as `az role assignment create` allows.
+    ok(wid(
+        &home,
+        &[
+            "role",
+            "assignment",
+            "create",
+            "--assignee",
+            &client,
+            "--role",
+            "Reader",
+            "--scope",
+            &format!("/subscriptions/{sub}"),
+        ],
+    ));
+    let listed = ok(wid(
+        &home,
+        &["role", "assignment", "list", "--assignee", &client],
+    ));
+    assert!(
+        listed.contains("Reader") && listed.contains(ident["principalId"].as_str().unwrap()),
+        "{listed}"
+    );
     // Test: as the worker, a real token through the connection and the subscription read.
     let out = ok(wid(
         &home,
