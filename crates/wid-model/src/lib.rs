@@ -10,6 +10,7 @@ pub mod arm_path;
 pub mod clock;
 pub mod cloud;
 pub mod connection;
+pub mod deployment;
 pub mod federated;
 pub mod ids;
 pub mod rbac;

@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod body;
 pub mod connections;
+pub mod deployments;
 pub mod error;
 pub mod openapi;
 pub mod redact;
@@ -53,6 +54,7 @@ impl std::fmt::Debug for ApiState {
 pub fn app(state: ApiState) -> Router {
     Router::new()
         .merge(connections::router())
+        .merge(deployments::router())
         .merge(openapi::router())
         .with_state(state)
 }

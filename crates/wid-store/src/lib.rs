@@ -10,6 +10,7 @@
 //!   ([`FernetKeys`]), readable by Airflow with the same `fernet_key`.
 
 mod connections;
+mod deployments;
 mod error;
 mod fernet;
 mod migrate;

@@ -10,6 +10,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_cloud.sql")),
     (2, include_str!("../migrations/0002_connections.sql")),
     (3, include_str!("../migrations/0003_rbac.sql")),
+    (4, include_str!("../migrations/0004_deployments.sql")),
 ];
 
 /// Applies the migrations that have not run yet.

@@ -167,6 +167,16 @@ fn api_key(ctx: &Context) -> Result<String, CliError> {
     Ok(String::from_utf8_lossy(&b).trim().to_string())
 }
 
+/// An authenticated call to wid's own API (`/api/v2/...`) with the administrator key.
+pub async fn api_call(
+    ctx: &Context,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<(u16, Value), CliError> {
+    api(ctx, method, path, body).await
+}
+
 async fn api(
     ctx: &Context,
     method: Method,

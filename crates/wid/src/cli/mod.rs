@@ -2,6 +2,7 @@
 //! `wid env`. Flag names follow `az` for cloud resources.
 
 mod connections;
+mod deployment;
 mod env;
 mod group;
 mod identity;
@@ -62,6 +63,9 @@ pub enum Command {
     /// Print the environment that points Azure SDKs at the local stand-in (and, with
     /// --namespace/--service-account/--client-id, what the workload identity webhook injects).
     Env(env::EnvArgs),
+    /// Airflow deployments and the identity assigned to them.
+    #[command(subcommand)]
+    Deployment(deployment::DeploymentCommand),
     /// Role-based access in the stand-in ARM, as `az role`.
     #[command(subcommand)]
     Role(role::RoleCommand),
@@ -179,6 +183,7 @@ pub fn main() -> ExitCode {
             Command::Token(a) => token::run(&ctx, a).await,
             Command::Connections(c) => connections::run(&ctx, c).await,
             Command::Role(c) => role::run(&ctx, c).await,
+            Command::Deployment(c) => deployment::run(&ctx, c).await,
         }
     });
     match result {

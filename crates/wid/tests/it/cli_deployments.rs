@@ -1,0 +1,402 @@
+//! `wid deployment` as a user runs it: an Airflow 3 deployment gets one federated credential
+//! per component on one identity, idempotently, within the 20-credential limit, safely from
+//! two processes at once, and a component's token has exactly the identity's permissions.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::cli_session::{ok, start_up, wid};
+
+fn fics(home: &Path, identity: &str) -> Vec<Value> {
+    serde_json::from_str::<Value>(&ok(wid(
+        home,
+        &[
+            "identity",
+            "federated-credential",
+            "list",
+            "--identity-name",
+            identity,
+            "-g",
+            "rg-airflow",
+            "-o",
+            "json",
+        ],
+    )))
+    .unwrap()
+    .as_array()
+    .unwrap()
+    .clone()
+}
+
+#[test]
+fn assign_identity_to_an_airflow_3_deployment() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let (_up, _) = start_up(&home);
+    let issuer = ok(wid(&home, &["issuer", "url"])).trim().to_string();
+    ok(wid(
+        &home,
+        &["identity", "create", "-n", "airflow-mi", "-g", "rg-airflow"],
+    ));
+
+    let shown = ok(wid(
+        &home,
+        &[
+            "deployment",
+            "create",
+            "prod",
+            "--namespace",
+            "airflow-prod",
+            "--airflow-version",
+            "3",
+        ],
+    ));
+    for c in [
+        "scheduler",
+        "triggerer",
+        "worker",
+        "dag-processor",
+        "api-server",
+    ] {
+        assert!(
+            shown.contains(&format!("system:serviceaccount:airflow-prod:airflow-{c}")),
+            "{shown}"
+        );
+    }
+    let o = wid(
+        &home,
+        &[
+            "deployment",
+            "create",
+            "prod",
+            "--namespace",
+            "airflow-prod",
+        ],
+    );
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("already exists"));
+
+    // A credential for the worker already exists under another name: it is reused.
+    ok(wid(
+        &home,
+        &[
+            "identity",
+            "federated-credential",
+            "create",
+            "-n",
+            "hand-made",
+            "--identity-name",
+            "airflow-mi",
+            "-g",
+            "rg-airflow",
+            "--issuer",
+            &issuer,
+            "--subject",
+            "system:serviceaccount:airflow-prod:airflow-worker",
+        ],
+    ));
+
+    // Dry run: the plan, and nothing written.
+    let o = wid(
+        &home,
+        &[
+            "deployment",
+            "assign-identity",
+            "prod",
+            "--identity-name",
+            "airflow-mi",
+            "-g",
+            "rg-airflow",
+            "--dry-run",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("= worker: already federated by credential 'hand-made'")
+            && err.contains("+ scheduler: create 'prod-scheduler'"),
+        "{err}"
+    );
+    assert_eq!(fics(&home, "airflow-mi").len(), 1);
+
+    let out = ok(wid(
+        &home,
+        &[
+            "deployment",
+            "assign-identity",
+            "prod",
+            "--identity-name",
+            "airflow-mi",
+            "-g",
+            "rg-airflow",
+        ],
+    ));
+    assert!(out.contains("Created 4 federated credential(s)"), "{out}");
+    let names: Vec<String> = fics(&home, "airflow-mi")
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 5, "{names:?}");
+    // A second run writes nothing.
+    let out = ok(wid(
+        &home,
+        &[
+            "deployment",
+            "assign-identity",
+            "prod",
+            "--identity-name",
+            "airflow-mi",
+            "-g",
+            "rg-airflow",
+        ],
+    ));
+    assert!(out.contains("Nothing to do: all 5 components"), "{out}");
+    // A credential deleted behind wid's back is re-created on the next run.
+    ok(wid(
+        &home,
+        &[
+            "identity",
+            "federated-credential",
+            "delete",
+            "-n",
+            "prod-triggerer",
+            "--identity-name",
+            "airflow-mi",
+            "-g",
+            "rg-airflow",
+        ],
+    ));
+    let out = ok(wid(
+        &home,
+        &[
+            "deployment",
+            "assign-identity",
+            "prod",
+            "--identity-name",
+            "airflow-mi",
+            "-g",
+            "rg-airflow",
+        ],
+    ));
+    assert!(out.contains("Created 1 federated credential(s)"), "{out}");
+
+    // A component's token reads the group where the identity is Reader, and only that.
+    ok(wid(&home, &["group", "create", "-n", "rg-data"]));
+    ok(wid(&home, &["group", "create", "-n", "rg-other"]));
+    let ident: Value = serde_json::from_str(&ok(wid(
+        &home,
+        &[
+            "identity",
+            "show",
+            "-n",
+            "airflow-mi",
+            "-g",
+            "rg-airflow",
+            "-o",
+            "json",
+        ],
+    )))
+    .unwrap();
+    let admin: Value =
+        serde_json::from_slice(&std::fs::read(home.join("admin.json")).unwrap()).unwrap();
+    let sub = admin["subscription_id"].as_str().unwrap();
+    ok(wid(
+        &home,
+        &[
+            "role",
+            "assignment",
+            "create",
+            "--assignee",
+            ident["principalId"].as_str().unwrap(),
+            "--role",
+            "Reader",
+            "--scope",
+            &format!("/subscriptions/{sub}/resourceGroups/rg-data"),
+        ],
+    ));
+    for component in ["scheduler", "api-server"] {
+        let pod_env = ok(wid(
+            &home,
+            &[
+                "env",
+                "--namespace",
+                "airflow-prod",
+                "--service-account",
+                &format!("airflow-{component}"),
+                "--client-id",
+                ident["clientId"].as_str().unwrap(),
+            ],
+        ));
+        let envs: Vec<(String, String)> = pod_env
+            .lines()
+            .filter_map(|l| l.strip_prefix("export "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+            .collect();
+        let o = Command::new(env!("CARGO_BIN_EXE_wid"))
+            .args(["token", "-o", "json"])
+            .env_clear()
+            .envs(envs.clone())
+            .output()
+            .unwrap();
+        let tok: Value = serde_json::from_str(&ok(o)).unwrap();
+        let token = tok["accessToken"].as_str().unwrap().to_string();
+        let ca = home.join("ca.pem");
+        let get = |rg: &str| {
+            let url = format!(
+                "{}/subscriptions/{sub}/resourcegroups/{rg}?api-version=2022-09-01",
+                envs.iter()
+                    .find(|(k, _)| k == "AZURE_AUTHORITY_HOST")
+                    .unwrap()
+                    .1
+            );
+            let out = Command::new("curl")
+                .args([
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    "--cacert",
+                    ca.to_str().unwrap(),
+                    "-H",
+                    &format!("Authorization: Bearer {token}"),
+                    &url,
+                ])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).to_string()
+        };
+        assert_eq!(get("rg-data"), "200", "{component}");
+        assert_eq!(get("rg-other"), "403", "{component}");
+    }
+
+    // Unassign removes exactly what assign created, not the hand-made credential.
+    let out = ok(wid(&home, &["deployment", "unassign-identity", "prod"]));
+    assert!(out.contains("Removed 4 federated credential(s)"), "{out}");
+    let left: Vec<String> = fics(&home, "airflow-mi")
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(left, vec!["hand-made"]);
+}
+
+#[test]
+fn limit_refusal_and_concurrent_assign() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let (_up, _) = start_up(&home);
+    let issuer = ok(wid(&home, &["issuer", "url"])).trim().to_string();
+    ok(wid(
+        &home,
+        &["identity", "create", "-n", "full-mi", "-g", "rg-airflow"],
+    ));
+    for i in 0..17 {
+        ok(wid(
+            &home,
+            &[
+                "identity",
+                "federated-credential",
+                "create",
+                "-n",
+                &format!("other-{i:02}"),
+                "--identity-name",
+                "full-mi",
+                "-g",
+                "rg-airflow",
+                "--issuer",
+                &issuer,
+                "--subject",
+                &format!("system:serviceaccount:x:sa{i}"),
+            ],
+        ));
+    }
+    ok(wid(
+        &home,
+        &[
+            "deployment",
+            "create",
+            "big",
+            "--namespace",
+            "big",
+            "--airflow-version",
+            "3",
+        ],
+    ));
+    let o = wid(
+        &home,
+        &[
+            "deployment",
+            "assign-identity",
+            "big",
+            "--identity-name",
+            "full-mi",
+            "-g",
+            "rg-airflow",
+        ],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "has 17 federated credentials and this deployment needs 5 more, over the limit of 20"
+        ),
+        "{err}"
+    );
+    assert_eq!(fics(&home, "full-mi").len(), 17, "refused before any write");
+
+    // Two processes assign the same deployment to one identity at once: both finish, and the
+    // identity ends with exactly one credential per component.
+    ok(wid(
+        &home,
+        &["identity", "create", "-n", "shared-mi", "-g", "rg-airflow"],
+    ));
+    ok(wid(
+        &home,
+        &[
+            "deployment",
+            "create",
+            "twin",
+            "--namespace",
+            "twin",
+            "--airflow-version",
+            "2",
+            "--with-kpo",
+        ],
+    ));
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_wid"))
+            .args([
+                "deployment",
+                "assign-identity",
+                "twin",
+                "--identity-name",
+                "shared-mi",
+                "-g",
+                "rg-airflow",
+            ])
+            .env("WID_HOME", &home)
+            .env_remove("WID_ENDPOINT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let mut subjects: Vec<String> = fics(&home, "shared-mi")
+        .iter()
+        .map(|f| f["subject"].as_str().unwrap().to_string())
+        .collect();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        ["kpo", "scheduler", "triggerer", "worker"]
+            .iter()
+            .map(|c| format!("system:serviceaccount:twin:airflow-{c}"))
+            .collect::<Vec<_>>()
+    );
+}
