@@ -19,6 +19,11 @@ pub fn router() -> Router<ApiState> {
         .route("/api/v2/deployments", get(list).post(create))
         .route("/api/v2/deployments/{name}", get(one).delete(delete))
         .route("/api/v2/deployments/{name}/assignment", put(assign))
+        .route("/api/v2/deployments/{name}/connections", get(linked))
+        .route(
+            "/api/v2/deployments/{name}/connections/{conn_id}",
+            put(link).delete(unlink),
+        )
 }
 
 fn view(name: &str, spec: &str, assignment: Option<&str>) -> Value {
@@ -163,4 +168,118 @@ async fn assign(
         return Err(missing(&name));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Applies a link's overrides: standard fields (`host`, `login`, `schema`, `port`,
+/// `description`, `conn_type`) replace the field, any other key sets an `extra` key.
+pub fn materialize(
+    c: &wid_model::connection::Connection,
+    overrides: &serde_json::Map<String, Value>,
+) -> wid_model::connection::Connection {
+    use wid_model::connection::pyjson;
+    let mut out = c.clone();
+    let mut extra = out.extra_object().ok().flatten().unwrap_or_default();
+    let mut extra_changed = false;
+    for (k, v) in overrides {
+        let text = v
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| v.to_string());
+        match k.as_str() {
+            "host" => out.host = Some(text),
+            "login" => out.login = Some(text),
+            "schema" => out.schema = Some(text),
+            "description" => out.description = Some(text),
+            "conn_type" => out.conn_type = Some(text),
+            "port" => out.port = text.parse().ok(),
+            _ => {
+                let pv = pyjson::loads(&v.to_string()).unwrap_or(pyjson::Value::Str(text));
+                extra.insert(k.clone(), pv);
+                extra_changed = true;
+            }
+        }
+    }
+    if extra_changed {
+        out.set_extra_object(&extra);
+    }
+    out
+}
+
+async fn link(
+    State(s): State<ApiState>,
+    h: HeaderMap,
+    Path((name, conn_id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    s.auth.check(&h, s.clock.now()).await?;
+    s.store
+        .get_deployment(&name)
+        .await?
+        .ok_or_else(|| missing(&name))?;
+    s.store
+        .get_connection(&conn_id, &s.keys)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&conn_id))?;
+    let v: Value = if body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::unprocessable("json_invalid", &["body"], e.to_string(), Value::Null)
+        })?
+    };
+    let overrides = v.get("overrides").cloned().unwrap_or_else(|| json!({}));
+    if !overrides.is_object() {
+        return Err(ApiError::unprocessable(
+            "dict_type",
+            &["body", "overrides"],
+            "Input should be a valid dictionary",
+            overrides,
+        ));
+    }
+    s.store
+        .put_link(&conn_id, &name, &overrides.to_string(), s.clock.now())
+        .await?;
+    Ok(
+        Json(json!({"connection_id": conn_id, "deployment": name, "overrides": overrides}))
+            .into_response(),
+    )
+}
+
+async fn unlink(
+    State(s): State<ApiState>,
+    h: HeaderMap,
+    Path((name, conn_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    s.auth.check(&h, s.clock.now()).await?;
+    if s.store.delete_link(&conn_id, &name).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::not_found(&conn_id))
+    }
+}
+
+/// What the deployment's Airflow sees: every linked connection with its overrides applied.
+async fn linked(
+    State(s): State<ApiState>,
+    h: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    s.auth.check(&h, s.clock.now()).await?;
+    s.store
+        .get_deployment(&name)
+        .await?
+        .ok_or_else(|| missing(&name))?;
+    let mut out = Vec::new();
+    for (conn_id, overrides) in s.store.list_links(&name).await? {
+        let Some(c) = s.store.get_connection(&conn_id, &s.keys).await? else {
+            continue;
+        };
+        let o: serde_json::Map<String, Value> =
+            serde_json::from_str(&overrides).unwrap_or_default();
+        let m = materialize(&c, &o);
+        let mut v = crate::body::response(&m);
+        v["overrides"] = Value::Object(o);
+        out.push(v);
+    }
+    Ok(Json(json!({"connections": out, "total_entries": out.len()})).into_response())
 }

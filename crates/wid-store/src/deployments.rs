@@ -67,4 +67,50 @@ impl Store {
             .rows_affected();
         Ok(n > 0)
     }
+
+    /// Links a connection to a deployment with overrides (JSON object text), replacing an
+    /// existing link.
+    pub async fn put_link(
+        &self,
+        conn_id: &str,
+        deployment: &str,
+        overrides: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM connection_links WHERE conn_id = $1 AND deployment = $2")
+            .bind(conn_id)
+            .bind(deployment)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO connection_links (conn_id, deployment, overrides, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(conn_id)
+            .bind(deployment)
+            .bind(overrides)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes a link; returns whether it existed.
+    pub async fn delete_link(&self, conn_id: &str, deployment: &str) -> Result<bool, StoreError> {
+        let n = sqlx::query("DELETE FROM connection_links WHERE conn_id = $1 AND deployment = $2")
+            .bind(conn_id)
+            .bind(deployment)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    /// The links of a deployment: (conn_id, overrides), by conn_id.
+    pub async fn list_links(&self, deployment: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let r: Vec<(String, String)> = sqlx::query_as("SELECT conn_id, overrides FROM connection_links WHERE deployment = $1 ORDER BY conn_id")
+            .bind(deployment)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(r)
+    }
 }

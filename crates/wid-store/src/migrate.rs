@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_connections.sql")),
     (3, include_str!("../migrations/0003_rbac.sql")),
     (4, include_str!("../migrations/0004_deployments.sql")),
+    (5, include_str!("../migrations/0005_links.sql")),
 ];
 
 /// Applies the migrations that have not run yet.

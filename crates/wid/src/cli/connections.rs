@@ -35,6 +35,24 @@ pub enum ConnectionsCommand {
     Test(TestArgs),
     /// Re-encrypt every stored password and extra with the first Fernet key.
     RotateFernetKey(RotateArgs),
+    /// Link a connection to a deployment, with per-deployment overrides of its fields.
+    Link(LinkArgs),
+    /// Remove a connection's link to a deployment.
+    Unlink(LinkArgs),
+}
+
+/// Flags of `link` and `unlink`.
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// The connection id.
+    conn_id: String,
+    /// The deployment.
+    #[arg(long)]
+    deployment: String,
+    /// FIELD=VALUE: a standard field (host, login, schema, port, description) or an extra key
+    /// (subscriptionId, ...) that differs in this deployment. Repeatable.
+    #[arg(long = "override", value_name = "FIELD=VALUE")]
+    overrides: Vec<String>,
 }
 
 /// One connection id.
@@ -100,6 +118,9 @@ pub struct ExportArgs {
     /// Force a format.
     #[arg(long)]
     file_format: Option<FileFormat>,
+    /// Export what this deployment's Airflow sees: its linked connections, overrides applied.
+    #[arg(long)]
+    deployment: Option<String>,
     /// For env files: the value form.
     #[arg(long, value_parser = ["uri", "json"], default_value = "uri")]
     serialization_format: String,
@@ -321,6 +342,29 @@ async fn all_stored(ctx: &Context) -> Result<Vec<Value>, CliError> {
     Ok(out)
 }
 
+/// The connections a deployment's Airflow sees (overrides applied).
+pub async fn linked(ctx: &Context, deployment: &str) -> Result<Vec<Value>, CliError> {
+    let (s, v) = api(
+        ctx,
+        Method::GET,
+        &format!("/api/v2/deployments/{}/connections", urlenc(deployment)),
+        None,
+    )
+    .await?;
+    if s != 200 {
+        return Err(CliError::Message(format!(
+            "reading deployment {deployment} failed (HTTP {s}): {}",
+            detail(&v)
+        )));
+    }
+    Ok(v["connections"].as_array().cloned().unwrap_or_default())
+}
+
+/// A connection from its API form.
+pub fn connection_of(v: &Value) -> Connection {
+    from_api(v)
+}
+
 fn export_map(conns: &[Value]) -> BTreeMap<String, Value> {
     conns
         .iter()
@@ -515,7 +559,10 @@ pub async fn run(ctx: &Context, cmd: ConnectionsCommand) -> Result<(), CliError>
             }
         }
         ConnectionsCommand::Export(a) => {
-            let rows = all_stored(ctx).await?;
+            let rows = match &a.deployment {
+                Some(d) => linked(ctx, d).await?,
+                None => all_stored(ctx).await?,
+            };
             let fmt = format_of(&a.file, a.file_format)?;
             let text = match fmt {
                 FileFormat::Json => {
@@ -670,6 +717,62 @@ pub async fn run(ctx: &Context, cmd: ConnectionsCommand) -> Result<(), CliError>
                     a.conn_id
                 )));
             }
+        }
+        ConnectionsCommand::Link(a) => {
+            let mut o = serde_json::Map::new();
+            for kv in &a.overrides {
+                let (k, v) = kv.split_once('=').ok_or_else(|| {
+                    CliError::Message(format!("--override takes FIELD=VALUE, got '{kv}'"))
+                })?;
+                o.insert(k.to_string(), Value::String(v.to_string()));
+            }
+            let (s, v) = api(
+                ctx,
+                Method::PUT,
+                &format!(
+                    "/api/v2/deployments/{}/connections/{}",
+                    urlenc(&a.deployment),
+                    urlenc(&a.conn_id)
+                ),
+                Some(&json!({"overrides": o})),
+            )
+            .await?;
+            if s != 200 {
+                return Err(CliError::Message(format!(
+                    "linking failed (HTTP {s}): {}",
+                    detail(&v)
+                )));
+            }
+            println!(
+                "Linked connection {} to deployment {}{}",
+                a.conn_id,
+                a.deployment,
+                if o.is_empty() {
+                    String::new()
+                } else {
+                    format!(" with overrides {}", Value::Object(o))
+                }
+            );
+        }
+        ConnectionsCommand::Unlink(a) => {
+            let (s, v) = api(
+                ctx,
+                Method::DELETE,
+                &format!(
+                    "/api/v2/deployments/{}/connections/{}",
+                    urlenc(&a.deployment),
+                    urlenc(&a.conn_id)
+                ),
+                None,
+            )
+            .await?;
+            if s != 204 {
+                return Err(CliError::Message(detail(&v)));
+            }
+            println!(
+                "Unlinked connection {} from deployment {}",
+                a.conn_id, a.deployment
+            );
         }
         ConnectionsCommand::RotateFernetKey(a) => {
             let keys_text = crate::server::fernet_config(&ctx.home, a.generate)

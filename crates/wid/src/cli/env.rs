@@ -11,6 +11,14 @@ use crate::home::write_atomic;
 /// Flags of `wid env`.
 #[derive(Debug, Args)]
 pub struct EnvArgs {
+    /// The pod environment of a component of this deployment (with --component): the
+    /// identity assigned to it, a fresh token file for the component's service account, and
+    /// its linked connections as AIRFLOW_CONN_* variables.
+    #[arg(long, requires = "component", conflicts_with_all = ["namespace", "client_id"])]
+    deployment: Option<String>,
+    /// The component (scheduler, worker, api-server, ...), with --deployment.
+    #[arg(long, requires = "deployment")]
+    component: Option<String>,
     /// Mint a projected token for this namespace's service account into a token file, as
     /// the kubelet does, and print AZURE_FEDERATED_TOKEN_FILE.
     #[arg(long, requires = "service_account")]
@@ -69,6 +77,54 @@ fn shell_quote(s: &str) -> String {
 
 /// Runs `wid env`.
 pub async fn run(ctx: &Context, a: EnvArgs) -> Result<(), CliError> {
+    let mut a = a;
+    let mut conn_vars: Vec<(String, String)> = Vec::new();
+    if let (Some(dep), Some(component)) = (a.deployment.clone(), a.component.clone()) {
+        let (s, v) = super::connections::api_call(
+            ctx,
+            reqwest::Method::GET,
+            &format!("/api/v2/deployments/{dep}"),
+            None,
+        )
+        .await?;
+        if s != 200 {
+            return Err(CliError::Message(format!(
+                "deployment {dep}: {}",
+                v["detail"]
+            )));
+        }
+        let comp = v["components"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["name"] == component.as_str()).cloned())
+            .ok_or_else(|| CliError::Message(format!("deployment {dep} has no component '{component}' (see `wid deployment show {dep}`)")))?;
+        let identity_id = v["assignment"]["identity_id"].as_str().ok_or_else(|| {
+            CliError::Message(format!("deployment {dep} has no identity: run `wid deployment assign-identity {dep} --identity-name <name> --resource-group <rg>`"))
+        })?;
+        let client = ctx.client()?;
+        let (_, ident) = client
+            .arm(
+                reqwest::Method::GET,
+                identity_id,
+                super::identity::API_VERSION,
+                None,
+            )
+            .await?;
+        a.client_id = ident["properties"]["clientId"].as_str().map(String::from);
+        a.tenant_id = ident["properties"]["tenantId"].as_str().map(String::from);
+        a.namespace = v["deployment"]["namespace"].as_str().map(String::from);
+        a.service_account = comp["service_account"].as_str().map(String::from);
+        for c in super::connections::linked(ctx, &dep).await? {
+            let conn = super::connections::connection_of(&c);
+            let id = conn.conn_id.clone().unwrap_or_default();
+            let value = conn
+                .to_uri()
+                .map_err(|e| CliError::Message(e.to_string()))?;
+            conn_vars.push((
+                wid_model::connection::env::env_var_name_unchecked(&id),
+                value,
+            ));
+        }
+    }
     let bundle = ca_bundle(ctx)?;
     let bundle = bundle.display().to_string();
     let mut vars: Vec<(&str, String)> = vec![
@@ -112,6 +168,9 @@ pub async fn run(ctx: &Context, a: EnvArgs) -> Result<(), CliError> {
     } else if let Some(f) = &a.token_file {
         vars.push(("AZURE_FEDERATED_TOKEN_FILE", f.display().to_string()));
     }
+    let mut vars: Vec<(String, String)> =
+        vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    vars.extend(conn_vars);
     match ctx.output {
         crate::output::Format::Json => {
             let m: serde_json::Map<String, serde_json::Value> = vars

@@ -272,6 +272,104 @@ fn assign_identity_to_an_airflow_3_deployment() {
         assert_eq!(get("rg-other"), "403", "{component}");
     }
 
+    // A connection defined once, linked to the deployment with an override, as the Astro
+    // Environment Manager does; export shows what this deployment's Airflow sees.
+    let client = ident["clientId"].as_str().unwrap();
+    let tenant = ident["tenantId"].as_str().unwrap();
+    let extra = format!(
+        r#"{{"managed_identity_client_id": "{client}", "workload_identity_tenant_id": "{tenant}", "subscriptionId": "{sub}"}}"#
+    );
+    ok(wid(
+        &home,
+        &[
+            "connections",
+            "add",
+            "azure_wi",
+            "--conn-type",
+            "azure",
+            "--conn-extra",
+            &extra,
+        ],
+    ));
+    let other_sub = "44444444-4444-4444-4444-444444444444";
+    let out = ok(wid(
+        &home,
+        &[
+            "connections",
+            "link",
+            "azure_wi",
+            "--deployment",
+            "prod",
+            "--override",
+            &format!("subscriptionId={other_sub}"),
+        ],
+    ));
+    assert!(
+        out.contains("Linked connection azure_wi to deployment prod"),
+        "{out}"
+    );
+    let env_file = dir.path().join("prod.env");
+    ok(wid(
+        &home,
+        &[
+            "connections",
+            "export",
+            env_file.to_str().unwrap(),
+            "--deployment",
+            "prod",
+        ],
+    ));
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    assert_eq!(
+        text.trim(),
+        format!(
+            "azure_wi=azure:///?managed_identity_client_id={client}&workload_identity_tenant_id={tenant}&subscriptionId={other_sub}"
+        )
+    );
+    // The pod environment of the worker: identity, token file, the linked connection.
+    let pod = ok(wid(
+        &home,
+        &["env", "--deployment", "prod", "--component", "worker"],
+    ));
+    let envs: Vec<(String, String)> = pod
+        .lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+        .collect();
+    let get = |k: &str| {
+        envs.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(get("AZURE_CLIENT_ID"), client);
+    assert!(get("AIRFLOW_CONN_AZURE_WI").contains(other_sub), "{pod}");
+    assert!(
+        pod.contains("system:serviceaccount:airflow-prod:airflow-worker"),
+        "{pod}"
+    );
+    // Python azure-identity as that component's client.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/workload_identity.py");
+    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    let out = Command::new(py)
+        .arg(&script)
+        .env_clear()
+        .envs(envs.clone())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["workload_identity"]["claims"]["appid"], client);
+    assert_eq!(
+        v["default_azure_credential"]["claims"]["oid"],
+        ident["principalId"]
+    );
+
     // Unassign removes exactly what assign created, not the hand-made credential.
     let out = ok(wid(&home, &["deployment", "unassign-identity", "prod"]));
     assert!(out.contains("Removed 4 federated credential(s)"), "{out}");
