@@ -23,6 +23,24 @@ use crate::state::CloudState;
 pub struct Metrics {
     /// Requests that reached a token endpoint.
     pub token_requests: AtomicU64,
+    /// When set, ARM requests are recorded in `arm_requests` (tests check their shapes).
+    pub record_arm: std::sync::atomic::AtomicBool,
+    /// Recorded ARM requests (method, path, query, body), when `record_arm` is set. Bodies of
+    /// ARM requests carry no secrets.
+    pub arm_requests: Mutex<Vec<ArmRecord>>,
+}
+
+/// One recorded ARM request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArmRecord {
+    /// The method.
+    pub method: String,
+    /// The path.
+    pub path: String,
+    /// The query string.
+    pub query: String,
+    /// The body.
+    pub body: String,
 }
 
 /// One injected failure.

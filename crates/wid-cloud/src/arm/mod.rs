@@ -203,6 +203,21 @@ async fn handle(s: &CloudState, request: Request) -> Result<Response, ArmError> 
                 format!("The request content size exceeds the maximum of {MAX_BODY} bytes."),
             )
         })?;
+    if s.metrics
+        .record_arm
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        s.metrics
+            .arm_requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(crate::faults::ArmRecord {
+                method: parts.method.to_string(),
+                path: parts.uri.path().to_string(),
+                query: parts.uri.query().unwrap_or("").to_string(),
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+    }
     let base = crate::sts::authority_base(s, &parts.headers);
     let mut req = ArmRequest {
         method: parts.method,

@@ -13,5 +13,6 @@ mod hostile;
 mod issuer;
 mod managed_identity;
 mod persistence;
+mod provisioning_shapes;
 mod schemathesis;
 mod sts_errors;
