@@ -308,6 +308,40 @@ impl Store {
             .collect())
     }
 
+    /// Deletes a resource group with its identities, their federated credentials and the
+    /// role assignments at or below it; returns how many identities went with it.
+    pub async fn delete_resource_group(&self, sub: &str, name: &str) -> Result<u64, StoreError> {
+        let key = name.to_lowercase();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM federated_credentials WHERE identity_principal_id IN \
+             (SELECT principal_id FROM identities WHERE subscription_id = $1 AND rg_key = $2)",
+        )
+        .bind(sub)
+        .bind(&key)
+        .execute(&mut *tx)
+        .await?;
+        let n = sqlx::query("DELETE FROM identities WHERE subscription_id = $1 AND rg_key = $2")
+            .bind(sub)
+            .bind(&key)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let scope = format!("/subscriptions/{sub}/resourcegroups/{key}");
+        sqlx::query("DELETE FROM role_assignments WHERE scope_key = $1 OR scope_key LIKE $2")
+            .bind(&scope)
+            .bind(format!("{scope}/%"))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM resource_groups WHERE subscription_id = $1 AND name_key = $2")
+            .bind(sub)
+            .bind(&key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     // ---- identities ----
 
     /// Creates an identity.

@@ -135,6 +135,18 @@ pub async fn one(
             };
             Ok((status, Json(group_json(&g))).into_response())
         }
+        Method::DELETE => {
+            // ARM deletes the group and everything in it; the stand-in finishes at once (200)
+            // where ARM answers 202 and finishes later.
+            let g = require_group(s, &sub_row.id, rg).await?;
+            let n = s
+                .store
+                .delete_resource_group(&sub_row.id, &g.name)
+                .await
+                .map_err(ArmError::internal)?;
+            tracing::info!(group = %g.name, identities = n, "deleted resource group");
+            Ok(StatusCode::OK.into_response())
+        }
         _ => Err(ArmError::method_not_allowed(&req.method)),
     }
 }

@@ -19,6 +19,8 @@ pub enum GroupCommand {
     Show(GroupName),
     /// List resource groups.
     List,
+    /// Delete a resource group and everything in it.
+    Delete(GroupName),
 }
 
 /// Names a group.
@@ -68,6 +70,12 @@ pub async fn run(ctx: &Context, cmd: GroupCommand) -> Result<(), CliError> {
                 .arm(Method::GET, &path(&a.name)?, API_VERSION, None)
                 .await?;
             print_item(ctx.output, &v, &COLUMNS);
+        }
+        GroupCommand::Delete(a) => {
+            client
+                .arm(Method::DELETE, &path(&a.name)?, API_VERSION, None)
+                .await?;
+            eprintln!("deleted resource group '{}' and everything in it", a.name);
         }
         GroupCommand::List => {
             let rows: Vec<Value> = client

@@ -592,6 +592,34 @@ async fn resource_groups_and_subscriptions() {
         (s, v["error"]["message"].as_str()),
         (404, Some("Resource group 'nope' could not be found."))
     );
+    // Delete takes the group's identities with it.
+    let g = format!(
+        "/subscriptions/{}/resourcegroups/rg-data?api-version=2022-09-01",
+        c.sub
+    );
+    let mi = format!(
+        "/subscriptions/{}/resourceGroups/rg-data/providers/Microsoft.ManagedIdentity/userAssignedIdentities/gone?api-version={API}",
+        c.sub
+    );
+    assert_eq!(
+        c.call(
+            Method::PUT,
+            &mi,
+            Some(&t),
+            Some(&json!({"location": "westeurope"}))
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(c.call(Method::DELETE, &g, Some(&t), None).await.0, 200);
+    assert_eq!(c.call(Method::GET, &g, Some(&t), None).await.0, 404);
+    let (s, _, v) = c.call(Method::GET, &mi, Some(&t), None).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (404, Some("ResourceGroupNotFound"))
+    );
+    assert_eq!(c.call(Method::DELETE, &g, Some(&t), None).await.0, 404);
 }
 
 #[tokio::test]

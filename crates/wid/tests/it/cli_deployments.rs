@@ -215,63 +215,6 @@ fn assign_identity_to_an_airflow_3_deployment() {
             &format!("/subscriptions/{sub}/resourceGroups/rg-data"),
         ],
     ));
-    for component in ["scheduler", "api-server"] {
-        let pod_env = ok(wid(
-            &home,
-            &[
-                "env",
-                "--namespace",
-                "airflow-prod",
-                "--service-account",
-                &format!("airflow-{component}"),
-                "--client-id",
-                ident["clientId"].as_str().unwrap(),
-            ],
-        ));
-        let envs: Vec<(String, String)> = pod_env
-            .lines()
-            .filter_map(|l| l.strip_prefix("export "))
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
-            .collect();
-        let o = Command::new(env!("CARGO_BIN_EXE_wid"))
-            .args(["token", "-o", "json"])
-            .env_clear()
-            .envs(envs.clone())
-            .output()
-            .unwrap();
-        let tok: Value = serde_json::from_str(&ok(o)).unwrap();
-        let token = tok["accessToken"].as_str().unwrap().to_string();
-        let ca = home.join("ca.pem");
-        let get = |rg: &str| {
-            let url = format!(
-                "{}/subscriptions/{sub}/resourcegroups/{rg}?api-version=2022-09-01",
-                envs.iter()
-                    .find(|(k, _)| k == "AZURE_AUTHORITY_HOST")
-                    .unwrap()
-                    .1
-            );
-            let out = Command::new("curl")
-                .args([
-                    "-s",
-                    "-o",
-                    "/dev/null",
-                    "-w",
-                    "%{http_code}",
-                    "--cacert",
-                    ca.to_str().unwrap(),
-                    "-H",
-                    &format!("Authorization: Bearer {token}"),
-                    &url,
-                ])
-                .output()
-                .unwrap();
-            String::from_utf8_lossy(&out.stdout).to_string()
-        };
-        assert_eq!(get("rg-data"), "200", "{component}");
-        assert_eq!(get("rg-other"), "403", "{component}");
-    }
-
     // A connection defined once, linked to the deployment with an override, as the Astro
     // Environment Manager does; export shows what this deployment's Airflow sees.
     let client = ident["clientId"].as_str().unwrap();
@@ -369,6 +312,94 @@ fn assign_identity_to_an_airflow_3_deployment() {
         v["default_azure_credential"]["claims"]["oid"],
         ident["principalId"]
     );
+
+    // Every component, through the exported connection: the credential built from the
+    // connection's fields and the component's projected token lists exactly the group where
+    // the identity is Reader, and gets ARM's 403 on another.
+    for component in [
+        "scheduler",
+        "triggerer",
+        "worker",
+        "dag-processor",
+        "api-server",
+    ] {
+        let pod = ok(wid(
+            &home,
+            &["env", "--deployment", "prod", "--component", component],
+        ));
+        let envs: Vec<(String, String)> = pod
+            .lines()
+            .filter_map(|l| l.strip_prefix("export "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+            .collect();
+        let get = |k: &str| {
+            envs.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let conn =
+            wid_model::connection::Connection::from_uri(&get("AIRFLOW_CONN_AZURE_WI")).unwrap();
+        let azure = wid_model::connection::registry::lookup("azure").unwrap();
+        let field = |n: &str| azure.field_value(&conn, n).unwrap().unwrap().0;
+        let o = Command::new(env!("CARGO_BIN_EXE_wid"))
+            .args([
+                "token",
+                "-o",
+                "json",
+                "--client-id",
+                &field("managed_identity_client_id"),
+                "--tenant-id",
+                &field("workload_identity_tenant_id"),
+            ])
+            .env_clear()
+            .envs(envs.clone())
+            .output()
+            .unwrap();
+        let tok: Value = serde_json::from_str(&ok(o)).unwrap();
+        assert_eq!(
+            tok["credential"], "WorkloadIdentityCredential",
+            "{component}"
+        );
+        let token = tok["accessToken"].as_str().unwrap().to_string();
+        let curl = |path: &str| {
+            let url = format!("{}{path}", get("AZURE_AUTHORITY_HOST"));
+            let out = Command::new("curl")
+                .args([
+                    "-s",
+                    "-w",
+                    "\n%{http_code}",
+                    "--cacert",
+                    home.join("ca.pem").to_str().unwrap(),
+                    "-H",
+                    &format!("Authorization: Bearer {token}"),
+                    &url,
+                ])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            let (body, code) = text.rsplit_once('\n').unwrap();
+            (code.to_string(), body.to_string())
+        };
+        let (code, body) = curl(&format!(
+            "/subscriptions/{sub}/resourcegroups?api-version=2022-09-01"
+        ));
+        assert_eq!(code, "200", "{component}: {body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let names: Vec<&str> = v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, vec!["rg-data"], "{component}");
+        let (code, body) = curl(&format!(
+            "/subscriptions/{sub}/resourcegroups/rg-other?api-version=2022-09-01"
+        ));
+        assert_eq!(code, "403", "{component}: {body}");
+        assert!(body.contains("AuthorizationFailed"), "{body}");
+    }
 
     // Unassign removes exactly what assign created, not the hand-made credential.
     let out = ok(wid(&home, &["deployment", "unassign-identity", "prod"]));
