@@ -123,6 +123,8 @@ pub enum Aadsts {
         /// The value sent.
         value: String,
     },
+    /// 90033: the service failed for a moment (its store did not answer); retry.
+    TransientError,
     /// 7000112: a client secret was sent for a managed identity, which has none.
     ManagedIdentitySecretNotAllowed {
         /// The client id.
@@ -169,6 +171,7 @@ impl Aadsts {
             InvalidClientSecret { .. } => 7000215,
             UnsupportedGrantType { .. } => 70003,
             InvalidClientAssertionType { .. } => 700023,
+            TransientError => 90033,
             ManagedIdentitySecretNotAllowed { .. } => 7000112,
         }
     }
@@ -191,6 +194,7 @@ impl Aadsts {
             TenantNotFound { .. } => "invalid_tenant",
             ScopeNotDefault { .. } | ScopeMultipleResources => "invalid_scope",
             UnsupportedGrantType { .. } => "unsupported_grant_type",
+            TransientError => "temporarily_unavailable",
             NoMatchingFederatedRecord { .. }
             | AssertionLifetime { .. }
             | ExternalOidcEndpointFailed { .. }
@@ -203,8 +207,11 @@ impl Aadsts {
         }
     }
 
-    /// The HTTP status: 401 for `invalid_client`, 400 otherwise.
+    /// The HTTP status: 401 for `invalid_client`, 503 for a transient error, 400 otherwise.
     pub fn status(&self) -> u16 {
+        if matches!(self, Aadsts::TransientError) {
+            return 503;
+        }
         if self.error() == "invalid_client" {
             401
         } else {
@@ -279,6 +286,7 @@ impl Aadsts {
             ManagedIdentitySecretNotAllowed { client_id } => format!(
                 "Client '{client_id}' is a managed identity and has no client secret. Present a federated client assertion instead."
             ),
+            TransientError => "A transient error has occurred. Please try again.".to_string(),
         };
         format!("AADSTS{}: {}", self.code(), body)
     }
@@ -329,6 +337,9 @@ impl Aadsts {
             InvalidClientSecret { .. } | ManagedIdentitySecretNotAllowed { .. } => {
                 "check the client secret value (not its id)"
             }
+            TransientError => {
+                "retry; if it persists, see the wid server log (its database may be unavailable)"
+            }
         }
     }
 
@@ -360,6 +371,13 @@ mod tests {
     fn invalid_client_is_401_everything_else_400() {
         assert_eq!(Aadsts::InvalidSignature.status(), 401);
         assert_eq!(Aadsts::MalformedJwt.status(), 400);
+        assert_eq!(Aadsts::TransientError.status(), 503);
+        assert_eq!(Aadsts::TransientError.error(), "temporarily_unavailable");
+        assert!(
+            Aadsts::TransientError
+                .message()
+                .starts_with("AADSTS90033: ")
+        );
         assert_eq!(
             Aadsts::TenantNotFound { tenant: "x".into() }.error(),
             "invalid_tenant"

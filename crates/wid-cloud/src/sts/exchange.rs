@@ -158,9 +158,7 @@ pub async fn exchange(
         }
         Err(e) => {
             tracing::error!(error = %e, "store failed during token exchange");
-            return Err(Aadsts::TenantNotFound {
-                tenant: tenant.into(),
-            });
+            return Err(Aadsts::TransientError);
         }
     };
     let grant = p
@@ -207,7 +205,7 @@ pub async fn exchange(
         },
         Err(e) => {
             tracing::error!(error = %e, "store failed during token exchange");
-            return Err(not_found());
+            return Err(Aadsts::TransientError);
         }
     };
     let now = s.clock.now();
@@ -224,7 +222,10 @@ pub async fn exchange(
             }
             let fics = match &principal {
                 Principal::Identity(i) => {
-                    s.store.list_fics(&i.principal_id).await.unwrap_or_default()
+                    s.store.list_fics(&i.principal_id).await.map_err(|e| {
+                        tracing::error!(error = %e, "store failed during token exchange");
+                        Aadsts::TransientError
+                    })?
                 }
                 Principal::Application(_) => Vec::new(),
             };
@@ -283,9 +284,7 @@ pub async fn exchange(
     let key = s.keys.active(Purpose::Sts);
     let access_token = key.sign_jwt(&claims, &[("x5t", key.kid())]).map_err(|e| {
         tracing::error!(error = %e, "signing failed");
-        Aadsts::ExternalOidcEndpointFailed {
-            detail: e.to_string(),
-        }
+        Aadsts::TransientError
     })?;
     Ok(IssuedToken {
         access_token,
