@@ -537,3 +537,26 @@ fn issuer_token_write_keeps_the_file_fresh() {
     // Still running: it sleeps until 80% of the lifetime (checked in the unit test of the schedule).
     assert!(writer.child.try_wait().unwrap().is_none());
 }
+
+#[test]
+fn unusable_fernet_key_stops_wid_up_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let o = Command::new(WID)
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .env("WID_HOME", &home)
+        .env("WID_FERNET_KEY", "not-a-fernet-key")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("Fernet key configuration is not usable") && err.contains("key 1"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("not-a-fernet-key"),
+        "the key itself is never printed: {err}"
+    );
+    assert!(err.contains("hint:"), "{err}");
+}
