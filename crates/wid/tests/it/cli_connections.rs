@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::cli_session::{ok, start_up, wid};
+use crate::cli_session::{identity_json, ok, start_up, wid};
 
 fn wid_env(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wid"));
@@ -30,20 +30,7 @@ fn add_get_list_export_import_test_delete() {
         &home,
         &["identity", "create", "-n", "airflow-mi", "-g", "rg-airflow"],
     ));
-    let ident: Value = serde_json::from_str(&ok(wid(
-        &home,
-        &[
-            "identity",
-            "show",
-            "-n",
-            "airflow-mi",
-            "-g",
-            "rg-airflow",
-            "-o",
-            "json",
-        ],
-    )))
-    .unwrap();
+    let ident = identity_json(&home, "airflow-mi");
     let (client, tenant) = (
         ident["clientId"].as_str().unwrap().to_string(),
         ident["tenantId"].as_str().unwrap().to_string(),

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::cli_session::{ok, start_up, wid};
+use crate::cli_session::{exports, identity_json, ok, start_up, var, wid};
 
 fn fics(home: &Path, identity: &str) -> Vec<Value> {
     serde_json::from_str::<Value>(&ok(wid(
@@ -184,20 +184,7 @@ fn assign_identity_to_an_airflow_3_deployment() {
     // A component's token reads the group where the identity is Reader, and only that.
     ok(wid(&home, &["group", "create", "-n", "rg-data"]));
     ok(wid(&home, &["group", "create", "-n", "rg-other"]));
-    let ident: Value = serde_json::from_str(&ok(wid(
-        &home,
-        &[
-            "identity",
-            "show",
-            "-n",
-            "airflow-mi",
-            "-g",
-            "rg-airflow",
-            "-o",
-            "json",
-        ],
-    )))
-    .unwrap();
+    let ident = identity_json(&home, "airflow-mi");
     let admin: Value =
         serde_json::from_slice(&std::fs::read(home.join("admin.json")).unwrap()).unwrap();
     let sub = admin["subscription_id"].as_str().unwrap();
@@ -274,18 +261,8 @@ fn assign_identity_to_an_airflow_3_deployment() {
         &home,
         &["env", "--deployment", "prod", "--component", "worker"],
     ));
-    let envs: Vec<(String, String)> = pod
-        .lines()
-        .filter_map(|l| l.strip_prefix("export "))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
-        .collect();
-    let get = |k: &str| {
-        envs.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let envs = exports(&pod);
+    let get = |k: &str| var(&envs, k);
     assert_eq!(get("AZURE_CLIENT_ID"), client);
     assert!(get("AIRFLOW_CONN_AZURE_WI").contains(other_sub), "{pod}");
     assert!(
@@ -327,18 +304,8 @@ fn assign_identity_to_an_airflow_3_deployment() {
             &home,
             &["env", "--deployment", "prod", "--component", component],
         ));
-        let envs: Vec<(String, String)> = pod
-            .lines()
-            .filter_map(|l| l.strip_prefix("export "))
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
-            .collect();
-        let get = |k: &str| {
-            envs.iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
+        let envs = exports(&pod);
+        let get = |k: &str| var(&envs, k);
         let conn =
             wid_model::connection::Connection::from_uri(&get("AIRFLOW_CONN_AZURE_WI")).unwrap();
         let azure = wid_model::connection::registry::lookup("azure").unwrap();

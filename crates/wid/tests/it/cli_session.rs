@@ -55,6 +55,41 @@ fn python() -> PathBuf {
     venv
 }
 
+/// The `export K=V` lines of `wid env`, unquoted; other lines (comments) are skipped.
+pub fn exports(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+        .collect()
+}
+
+/// One variable of [`exports`], empty when absent.
+pub fn var(envs: &[(String, String)], k: &str) -> String {
+    envs.iter()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+/// `wid identity show -n NAME -g rg-airflow -o json`.
+pub fn identity_json(home: &Path, name: &str) -> Value {
+    serde_json::from_str(&ok(wid(
+        home,
+        &[
+            "identity",
+            "show",
+            "-n",
+            name,
+            "-g",
+            "rg-airflow",
+            "-o",
+            "json",
+        ],
+    )))
+    .unwrap()
+}
+
 pub fn start_up(home: &Path) -> (Up, String) {
     // A server killed earlier leaves its server.json behind.
     let _ = std::fs::remove_file(home.join("server.json"));
@@ -201,21 +236,12 @@ fn readme_session_with_python_azure_identity() {
 
     // eval "$(wid env)"
     let env_out = ok(wid(&home, &["env"]));
-    let mut env: Vec<(String, String)> = Vec::new();
-    for line in env_out.lines() {
-        let (k, v) = line
-            .strip_prefix("export ")
-            .unwrap()
-            .split_once('=')
-            .unwrap();
-        env.push((k.to_string(), v.trim_matches('\'').to_string()));
-    }
-    let get = |k: &str| {
-        env.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    assert!(
+        env_out.lines().all(|l| l.starts_with("export ")),
+        "{env_out}"
+    );
+    let env = exports(&env_out);
+    let get = |k: &str| var(&env, k);
     assert_eq!(get("AZURE_AUTHORITY_HOST"), endpoint);
     assert!(
         std::fs::read_to_string(get("REQUESTS_CA_BUNDLE"))
@@ -302,15 +328,7 @@ fn readme_session_with_python_azure_identity() {
             &client_id,
         ],
     ));
-    let mut pod: Vec<(String, String)> = Vec::new();
-    for line in pod_env.lines().filter(|l| l.starts_with("export ")) {
-        let (k, v) = line
-            .strip_prefix("export ")
-            .unwrap()
-            .split_once('=')
-            .unwrap();
-        pod.push((k.to_string(), v.trim_matches('\'').to_string()));
-    }
+    let pod = exports(&pod_env);
     assert!(
         pod_env.contains(
             "wid issuer token --namespace airflow --service-account airflow-worker --write"
