@@ -60,6 +60,8 @@ pub struct Fault {
 /// Pending failures.
 #[derive(Debug, Default)]
 pub struct Faults {
+    /// Whether any failure is pending: the token endpoint checks this without locking.
+    armed: std::sync::atomic::AtomicBool,
     pending: Mutex<Vec<Fault>>,
 }
 
@@ -70,16 +72,23 @@ impl Faults {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(f);
+        self.armed.store(true, Ordering::SeqCst);
     }
 
     /// Answers a request to `target` with a pending failure, if one is due.
     pub fn take(&self, target: &str) -> Option<Response> {
+        if !self.armed.load(Ordering::Relaxed) {
+            return None;
+        }
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         let i = p.iter().position(|f| f.target == target && f.count > 0)?;
         let f = p[i].clone();
         p[i].count -= 1;
         if p[i].count == 0 {
             p.remove(i);
+        }
+        if p.is_empty() {
+            self.armed.store(false, Ordering::SeqCst);
         }
         drop(p);
         let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
