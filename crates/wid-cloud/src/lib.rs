@@ -14,6 +14,7 @@ pub mod arm;
 pub mod auth;
 pub mod bootstrap;
 pub mod faults;
+pub mod imds;
 pub mod issuer;
 pub mod keys;
 pub mod oidc;
@@ -25,12 +26,14 @@ use axum::Router;
 pub use state::{CloudConfig, CloudState};
 
 /// The whole stand-in cloud as one router: `/issuer/...`, `/{tenant}/...` (sts),
-/// `/common/discovery/instance`, and `/subscriptions/...` (arm).
+/// `/common/discovery/instance`, `/subscriptions/...` (arm) and
+/// `/metadata/identity/oauth2/token` (the managed identity endpoint, IMDS).
 pub fn app(state: CloudState) -> Router {
     Router::new()
         .merge(issuer::router())
         .merge(sts::router())
         .merge(arm::router())
+        .merge(imds::router())
         .merge(faults::router())
         .with_state(state)
 }

@@ -59,6 +59,15 @@ impl Link {
         }
     }
 
+    /// The endpoint the link calls, for errors.
+    fn endpoint(&self) -> String {
+        match self {
+            Link::Environment(c) => c.token_endpoint(),
+            Link::Workload(c) => c.token_endpoint(),
+            Link::Managed(c) => c.describe(),
+        }
+    }
+
     async fn get_token(
         &self,
         scopes: &[&str],
@@ -290,6 +299,17 @@ impl DefaultAzureCredential {
                     });
                 }
                 Err(e) => {
+                    let mut skipped: Vec<LinkAttempt> = report
+                        .iter()
+                        .chain(self.construction.iter())
+                        .filter(|a| a.outcome == "skipped" && !NOT_IN_WID.contains(&a.credential))
+                        .cloned()
+                        .collect();
+                    order(&mut skipped);
+                    skipped.retain(|a| {
+                        ORDER.iter().position(|n| *n == a.credential)
+                            < ORDER.iter().position(|n| *n == link.name())
+                    });
                     report.push(LinkAttempt {
                         credential: link.name(),
                         outcome: "failed",
@@ -300,18 +320,27 @@ impl DefaultAzureCredential {
                         link.name()
                     );
                     self.finish(report, i + 1, &why);
-                    return Err(e);
+                    return Err(CredentialError::Link {
+                        credential: link.name(),
+                        endpoint: link.endpoint(),
+                        skipped,
+                        error: Box::new(e),
+                    });
                 }
             }
         }
         report.extend(self.construction.iter().cloned());
         order(&mut report);
-        let text = report
+        let mut text = report
             .iter()
             .map(|a| format!("  {}: {} ({})", a.credential, a.outcome, a.reason))
             .collect::<Vec<_>>()
             .join("\n");
+        text.push_str(NO_IDENTITY_HINT);
         *self.report.lock().unwrap_or_else(|e| e.into_inner()) = report;
         Err(CredentialError::Chain(text))
     }
 }
+
+/// What to do when no link of the chain has an identity to offer.
+const NO_IDENTITY_HINT: &str = "\nhint: this process has no identity. For workload identity, set what the webhook injects into a pod: AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE (locally: eval \"$(wid env --namespace NAMESPACE --service-account SERVICE_ACCOUNT --client-id CLIENT_ID)\"). For a managed identity, run where one is assigned, or point AZURE_POD_IDENTITY_AUTHORITY_HOST at wid's stand-in IMDS (eval \"$(wid env --imds)\").";

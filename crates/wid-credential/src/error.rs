@@ -233,7 +233,36 @@ pub enum CredentialError {
         /// The configured tenant.
         configured: String,
     },
-    /// Every link of a chain failed.
+    /// The managed identity endpoint (IMDS, App Service) answered with an error.
+    #[error(
+        "{endpoint} answered HTTP {status}: {error}\nhint: the host's managed identity endpoint refused; check that the identity is assigned to this host (VM, node pool, App Service) and that client_id names it"
+    )]
+    ManagedIdentity {
+        /// The endpoint, and where its address came from.
+        endpoint: String,
+        /// HTTP status.
+        status: u16,
+        /// The answer.
+        error: Box<TokenError>,
+    },
+    /// A configured link of a chain failed: the chain stops there (it never falls through to
+    /// the next link), so the error names the link, its endpoint and why earlier links were
+    /// skipped.
+    #[error(
+        "DefaultAzureCredential: {credential} ({endpoint}) failed; the chain stops there.\n{}{error}",
+        skipped_lines(skipped)
+    )]
+    Link {
+        /// The link that failed.
+        credential: &'static str,
+        /// The endpoint it called.
+        endpoint: String,
+        /// The links before it that were skipped, with why.
+        skipped: Vec<crate::LinkAttempt>,
+        /// Its error.
+        error: Box<CredentialError>,
+    },
+    /// No link of a chain could get a token: each is listed with why, then what to set.
     #[error("DefaultAzureCredential failed to retrieve a token:\n{0}")]
     Chain(String),
     /// Bad configuration.
@@ -246,9 +275,25 @@ impl CredentialError {
     pub fn aadsts(&self) -> Option<u32> {
         match self {
             CredentialError::Token(t) => t.code,
+            CredentialError::Link { error, .. } => error.aadsts(),
             _ => None,
         }
     }
+
+    /// The error itself, without the chain's wrapping.
+    pub fn root(&self) -> &CredentialError {
+        match self {
+            CredentialError::Link { error, .. } => error.root(),
+            e => e,
+        }
+    }
+}
+
+fn skipped_lines(skipped: &[crate::LinkAttempt]) -> String {
+    skipped
+        .iter()
+        .map(|a| format!("  skipped {}: {}\n", a.credential, a.reason))
+        .collect()
 }
 
 /// An error and its sources, joined.

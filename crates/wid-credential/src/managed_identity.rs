@@ -16,6 +16,8 @@ const IMDS_DEFAULT: &str = "http://169.254.169.254";
 enum Source {
     Imds {
         host: String,
+        /// Where the host came from: the default, or AZURE_POD_IDENTITY_AUTHORITY_HOST.
+        from_env: bool,
     },
     AppService {
         endpoint: String,
@@ -46,12 +48,17 @@ impl ManagedIdentityCredential {
                 endpoint,
                 header: crate::Secret::new(header),
             },
-            _ => Source::Imds {
-                host: EnvVars::get(EnvVars::AZURE_POD_IDENTITY_AUTHORITY_HOST)
-                    .unwrap_or_else(|| IMDS_DEFAULT.into())
-                    .trim_end_matches('/')
-                    .to_string(),
-            },
+            _ => {
+                let env = EnvVars::get(EnvVars::AZURE_POD_IDENTITY_AUTHORITY_HOST)
+                    .filter(|h| !h.is_empty());
+                Source::Imds {
+                    from_env: env.is_some(),
+                    host: env
+                        .unwrap_or_else(|| IMDS_DEFAULT.into())
+                        .trim_end_matches('/')
+                        .to_string(),
+                }
+            }
         };
         Self {
             source,
@@ -65,7 +72,14 @@ impl ManagedIdentityCredential {
     /// Which endpoint it uses, for reports.
     pub fn describe(&self) -> String {
         match &self.source {
-            Source::Imds { host } => format!("IMDS at {host}"),
+            Source::Imds { host, from_env } => format!(
+                "IMDS at {host} ({})",
+                if *from_env {
+                    "from AZURE_POD_IDENTITY_AUTHORITY_HOST"
+                } else {
+                    "the default; AZURE_POD_IDENTITY_AUTHORITY_HOST is not set"
+                }
+            ),
             Source::AppService { endpoint, .. } => {
                 format!("App Service identity endpoint {endpoint}")
             }
@@ -89,7 +103,7 @@ impl ManagedIdentityCredential {
     async fn fetch(&self, resource: &str) -> Result<(AccessToken, Option<i64>), CredentialError> {
         type Pairs = Vec<(&'static str, String)>;
         let (url, query, headers): (String, Pairs, Pairs) = match &self.source {
-            Source::Imds { host } => {
+            Source::Imds { host, .. } => {
                 let mut q = vec![
                     ("api-version", "2018-02-01".to_string()),
                     ("resource", resource.to_string()),
@@ -152,6 +166,20 @@ impl ManagedIdentityCredential {
             }
             Err(e) => return Err(e),
         };
+        // A probe answered by something that is not IMDS (a firewall's or proxy's page, a
+        // captive portal) means there is no managed identity endpoint here, as azure-identity
+        // concludes when IMDS's answer is not its JSON.
+        if probing && !imds_shaped(&resp.body) {
+            return Err(CredentialError::Unavailable {
+                credential: "ManagedIdentityCredential",
+                reason: format!(
+                    "{} answered HTTP {} with a body that is not IMDS's ('{}'): something else (a firewall or proxy) answers at that address, so this host has no managed identity endpoint",
+                    self.describe(),
+                    resp.status,
+                    snippet(&resp.body),
+                ),
+            });
+        }
         self.probed.store(true, Ordering::Relaxed);
         if resp.status == 400 && matches!(self.source, Source::Imds { .. }) {
             let t = TokenError::from_body(resp.status, &resp.body);
@@ -169,11 +197,43 @@ impl ManagedIdentityCredential {
             });
         }
         if !(200..300).contains(&resp.status) {
-            return Err(CredentialError::Token(Box::new(TokenError::from_body(
-                resp.status,
-                &resp.body,
-            ))));
+            return Err(CredentialError::ManagedIdentity {
+                endpoint: self.describe(),
+                status: resp.status,
+                error: Box::new(TokenError::from_body(resp.status, &resp.body)),
+            });
         }
         crate::oauth::parse_token_response(&url, &resp.body, self.pipeline.clock.now())
+    }
+}
+
+/// Whether a body is IMDS's JSON: an object with a token or an OAuth error.
+fn imds_shaped(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| {
+        v.get("access_token").is_some_and(|t| t.is_string())
+            || v.get("error").is_some_and(|e| e.is_string())
+    })
+}
+
+/// The start of a body, as text, for an explanation.
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(120)]);
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tells_imds_from_other_answers() {
+        assert!(imds_shaped(br#"{"access_token":"x","expires_on":"1"}"#));
+        assert!(imds_shaped(
+            br#"{"error":"invalid_request","error_description":"Identity not found"}"#
+        ));
+        assert!(!imds_shaped(b"resolve_deny: denied destination"));
+        assert!(!imds_shaped(b"<html><body>Access denied</body></html>"));
+        assert!(!imds_shaped(br#"{"message":"forbidden"}"#));
+        assert_eq!(snippet(b"a\n  b\tc"), "a b c");
     }
 }

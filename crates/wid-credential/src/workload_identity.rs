@@ -144,6 +144,11 @@ impl WorkloadIdentityCredential {
         self
     }
 
+    /// The token endpoint it posts to.
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/{}/oauth2/v2.0/token", self.authority, self.tenant_id)
+    }
+
     /// The client id.
     pub fn client_id(&self) -> &str {
         &self.client_id

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use wid_credential::{
-    ChainOptions, ClientSecretCredential, DefaultAzureCredential, Pipeline, Secret,
-    WorkloadIdentityCredential,
+    ChainOptions, ClientSecretCredential, CredentialError, DefaultAzureCredential, Pipeline,
+    Secret, WorkloadIdentityCredential,
 };
 use wid_model::connection::Connection;
 use wid_model::connection::registry;
@@ -40,6 +40,13 @@ fn fail(message: String) -> TestOutcome {
         status: false,
         message,
     }
+}
+
+/// Where a test without a token file ran, and how to test as a component instead.
+fn in_server_hint(conn_id: &str) -> String {
+    format!(
+        "The test ran in the wid server's own process, which has no pod environment. Test the connection as a deployment component instead: `wid connections test {conn_id} --as NAMESPACE/SERVICE_ACCOUNT`; or start `wid up` from a shell where eval \"$(wid env --namespace NAMESPACE --service-account SERVICE_ACCOUNT --client-id CLIENT_ID)\" has run."
+    )
 }
 
 /// ARM's base URL for an authority: the public cloud's, or the stand-in's own host.
@@ -142,7 +149,13 @@ pub async fn test_connection(
                 };
                 match DefaultAzureCredential::new(opts, pipeline) {
                     Ok(dac) => {
-                        let r = dac.get_token(&[scope]).await;
+                        let r = dac.get_token(&[scope]).await.map_err(|e| match e {
+                            CredentialError::Chain(text) => CredentialError::Chain(format!(
+                                "{text}\n{}",
+                                in_server_hint(conn.conn_id.as_deref().unwrap_or("<conn_id>"))
+                            )),
+                            e => e,
+                        });
                         (
                             r,
                             format!(

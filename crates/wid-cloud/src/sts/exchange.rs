@@ -245,21 +245,58 @@ pub async fn exchange(
         }
         (_, None, None) => return Err(Aadsts::MissingClientCredential),
     }
-    let (object_id, app_id, mirid, appidacr) = match &principal {
-        Principal::Identity(i) => (
-            i.principal_id.clone(),
-            i.client_id.clone(),
-            Some(format!(
+    let subject = match &principal {
+        Principal::Identity(i) => TokenSubject::managed_identity(i),
+        Principal::Application(a) => TokenSubject {
+            object_id: a.principal_id.clone(),
+            app_id: a.client_id.clone(),
+            mirid: None,
+            appidacr: "1",
+        },
+    };
+    sign_access_token(s, &tenant.id, &subject, resource, now)
+}
+
+/// Who an access token is issued to.
+#[derive(Debug, Clone)]
+pub struct TokenSubject {
+    /// `oid` and `sub`: the service principal's object id.
+    pub object_id: String,
+    /// `appid`: the client id.
+    pub app_id: String,
+    /// `xms_mirid`: a managed identity's ARM resource id.
+    pub mirid: Option<String>,
+    /// `appidacr`: `1` for a client secret, `2` for a certificate, assertion or managed identity.
+    pub appidacr: &'static str,
+}
+
+impl TokenSubject {
+    /// A user-assigned managed identity, as Entra describes it in the tokens it gets.
+    pub fn managed_identity(i: &wid_store::Identity) -> Self {
+        TokenSubject {
+            object_id: i.principal_id.clone(),
+            app_id: i.client_id.clone(),
+            mirid: Some(format!(
                 "/subscriptions/{}/resourcegroups/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}",
                 i.subscription_id, i.resource_group, i.name
             )),
-            "2",
-        ),
-        Principal::Application(a) => (a.principal_id.clone(), a.client_id.clone(), None, "1"),
-    };
+            appidacr: "2",
+        }
+    }
+}
+
+/// Signs an access token for `resource`, issued by the tenant's token service to `subject`:
+/// the one place tokens are made, for the token endpoint and the managed identity endpoint.
+pub fn sign_access_token(
+    s: &CloudState,
+    tenant_id: &str,
+    subject: &TokenSubject,
+    resource: String,
+    now: i64,
+) -> Result<IssuedToken, Aadsts> {
     let iat = now - BACKDATE;
     let exp = now + ACCESS_TOKEN_LIFETIME + 1;
-    let iss = format!("https://sts.windows.net/{}/", tenant.id);
+    let iss = format!("https://sts.windows.net/{tenant_id}/");
     let mut claims = json!({
         "aud": resource,
         "iss": iss,
@@ -267,19 +304,19 @@ pub async fn exchange(
         "nbf": iat,
         "exp": exp,
         "aio": wid_jose::random_b64url(48),
-        "appid": app_id,
-        "appidacr": appidacr,
+        "appid": subject.app_id,
+        "appidacr": subject.appidacr,
         "idp": iss,
         "idtyp": "app",
-        "oid": object_id,
+        "oid": subject.object_id,
         "rh": format!("0.{}.", wid_jose::random_b64url(32)),
-        "sub": object_id,
-        "tid": tenant.id,
+        "sub": subject.object_id,
+        "tid": tenant_id,
         "uti": wid_jose::random_b64url(16),
         "ver": "1.0",
     });
-    if let Some(m) = mirid {
-        claims["xms_mirid"] = m.into();
+    if let Some(m) = &subject.mirid {
+        claims["xms_mirid"] = m.as_str().into();
     }
     let key = s.keys.active(Purpose::Sts);
     let access_token = key.sign_jwt(&claims, &[("x5t", key.kid())]).map_err(|e| {

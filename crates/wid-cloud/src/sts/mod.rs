@@ -14,7 +14,10 @@ use axum::routing::{get, post};
 use crate::state::CloudState;
 
 pub use error::StsError;
-pub use exchange::{ACCESS_TOKEN_LIFETIME, Endpoint, IssuedToken, TokenParams, exchange};
+pub use exchange::{
+    ACCESS_TOKEN_LIFETIME, Endpoint, IssuedToken, TokenParams, TokenSubject, exchange,
+    sign_access_token,
+};
 pub use token::{authority_of as authority_base, correlation_of};
 
 /// Largest token request body accepted, in bytes.

@@ -42,7 +42,7 @@ pub fn ok(o: Output) -> String {
     String::from_utf8(o.stdout).expect("utf-8")
 }
 
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("WID_PYTHON") {
         return PathBuf::from(p);
     }

@@ -11,6 +11,7 @@ mod connections_api;
 mod credential;
 mod hostile;
 mod issuer;
+mod js_sdk;
 mod managed_identity;
 mod persistence;
 mod provisioning_shapes;
