@@ -27,6 +27,32 @@ pub struct UpArgs {
     /// Bound on fetching a federated issuer's discovery document or JWKS, in seconds.
     #[arg(long, env = "WID_OIDC_TIMEOUT", default_value_t = 10)]
     pub oidc_timeout: u64,
+    /// Colour in log lines: auto (only when the log goes to a terminal and NO_COLOR is not
+    /// set), always, never.
+    #[arg(long, env = "WID_LOG_COLOR", value_enum, default_value_t = LogColor::Auto)]
+    pub log_color: LogColor,
+}
+
+/// When log lines carry terminal colour codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogColor {
+    /// When standard error is a terminal and NO_COLOR is unset or empty.
+    Auto,
+    /// Always (e.g. under a process manager that renders colour).
+    Always,
+    /// Never.
+    Never,
+}
+
+impl LogColor {
+    /// Whether to colour, given whether stderr is a terminal and the value of NO_COLOR.
+    pub fn enabled(self, terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+        match self {
+            LogColor::Always => true,
+            LogColor::Never => false,
+            LogColor::Auto => terminal && no_color.is_none_or(|v| v.is_empty()),
+        }
+    }
 }
 
 /// Starts the server and serves until SIGINT or SIGTERM.
@@ -37,6 +63,10 @@ pub async fn run(ctx: &Context, a: UpArgs) -> Result<(), CliError> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(a.log_color.enabled(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .init();
     let mut opts = ServerOptions::new(ctx.home.clone(), a.listen);
     opts.database_url = a.database_url;
@@ -97,5 +127,21 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogColor;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_terminal_unless_asked() {
+        assert!(LogColor::Auto.enabled(true, None));
+        assert!(!LogColor::Auto.enabled(false, None));
+        assert!(!LogColor::Auto.enabled(true, Some(OsStr::new("1"))));
+        assert!(LogColor::Auto.enabled(true, Some(OsStr::new(""))));
+        assert!(LogColor::Always.enabled(false, Some(OsStr::new("1"))));
+        assert!(!LogColor::Never.enabled(true, None));
     }
 }

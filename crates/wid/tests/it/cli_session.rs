@@ -578,3 +578,60 @@ fn unusable_fernet_key_stops_wid_up_with_a_clear_error() {
     );
     assert!(err.contains("hint:"), "{err}");
 }
+
+/// Starts `wid up` with its log (WID_LOG=info) going to a file, makes one request, stops it,
+/// and returns the log.
+fn up_log(extra_env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let log = dir.path().join("up.log");
+    let mut cmd = Command::new(WID);
+    cmd.args(["up", "--listen", "127.0.0.1:0"])
+        .env("WID_HOME", &home)
+        .env("WID_LOG", "info")
+        .env_remove("NO_COLOR")
+        .env_remove("WID_LOG_COLOR")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let up = Up {
+        child: cmd.spawn().expect("spawn wid up"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let endpoint = loop {
+        if let Ok(b) = std::fs::read(home.join("server.json"))
+            && let Ok(v) = serde_json::from_slice::<Value>(&b)
+        {
+            break v["endpoint"].as_str().unwrap().to_string();
+        }
+        assert!(Instant::now() < deadline, "wid up did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // One request, so that a request line is logged.
+    let o = wid(&home, &["identity", "list", "--endpoint", &endpoint]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    drop(up);
+    std::fs::read_to_string(&log).unwrap()
+}
+
+#[test]
+fn logs_carry_colour_codes_only_on_a_terminal_or_when_asked() {
+    let plain = up_log(&[]);
+    assert!(
+        plain.contains("request"),
+        "a request line is logged: {plain}"
+    );
+    assert!(
+        !plain.contains('\x1b'),
+        "no colour codes in a file: {plain:?}"
+    );
+    let forced = up_log(&[("WID_LOG_COLOR", "always")]);
+    assert!(
+        forced.contains("\x1b["),
+        "WID_LOG_COLOR=always colours: {forced:?}"
+    );
+    let no_color = up_log(&[("NO_COLOR", "1"), ("WID_LOG_COLOR", "never")]);
+    assert!(!no_color.contains('\x1b'), "{no_color:?}");
+}

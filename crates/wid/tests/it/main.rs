@@ -6,6 +6,7 @@ mod common;
 mod arm_rules;
 mod cli_connections;
 mod cli_deployments;
+mod cli_env;
 mod cli_session;
 mod connections_api;
 mod credential;

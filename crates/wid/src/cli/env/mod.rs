@@ -1,12 +1,21 @@
 //! `wid env`: the environment that points Azure SDKs at the local stand-in, as shell
-//! `export` lines (`eval "$(wid env)"`).
+//! `export` lines (`eval "$(wid env)"`); with `--cloud AzureCloud|AzureUSGovernment|
+//! AzureChinaCloud`, what the workload identity webhook injects on that cloud, with nothing
+//! local (no data directory needed).
+
+mod sdk;
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use wid_model::CloudProfile;
 
 use super::{CliError, Context};
 use crate::home::write_atomic;
+use sdk::Sdk;
+
+/// Where the workload identity webhook mounts the projected token in a pod.
+pub const WEBHOOK_TOKEN_FILE: &str = "/var/run/secrets/azure/tokens/azure-identity-token";
 
 /// Flags of `wid env`.
 #[derive(Debug, Args)]
@@ -35,6 +44,80 @@ pub struct EnvArgs {
     /// Also print AZURE_FEDERATED_TOKEN_FILE.
     #[arg(long)]
     token_file: Option<PathBuf>,
+    /// Also print AZURE_POD_IDENTITY_AUTHORITY_HOST, which points ManagedIdentityCredential
+    /// (IMDS) at wid's stand-in (local cloud only).
+    #[arg(long)]
+    imds: bool,
+    /// Also print what this SDK needs to use wid: its CA, instance discovery off (as
+    /// variables, and code to change as comments).
+    #[arg(long, value_enum)]
+    sdk: Option<Sdk>,
+}
+
+/// The variables to export, and comment lines to print after them.
+#[derive(Debug, Default)]
+struct EnvOutput {
+    vars: Vec<(String, String)>,
+    notes: Vec<String>,
+}
+
+impl EnvOutput {
+    fn var(&mut self, k: &str, v: impl Into<String>) {
+        self.vars.push((k.to_string(), v.into()));
+    }
+
+    fn extend(&mut self, setup: sdk::SdkSetup) {
+        self.vars.extend(setup.vars);
+        self.notes
+            .extend(setup.notes.into_iter().map(|n| format!("# {n}")));
+    }
+}
+
+/// A real cloud: what the webhook injects there, from flags alone.
+fn cloud_env(cloud: &CloudProfile, a: &EnvArgs) -> Result<EnvOutput, CliError> {
+    let name = cloud.name;
+    if a.deployment.is_some() {
+        return Err(CliError::Message(format!(
+            "--deployment reads a deployment from the local wid server; with --cloud {name} give --client-id, --tenant-id and --namespace/--service-account instead"
+        )));
+    }
+    if a.imds {
+        return Err(CliError::Message(format!(
+            "--imds points SDKs at wid's stand-in IMDS; on {name} a host with a managed identity serves IMDS itself at 169.254.169.254, so there is nothing to set (drop --imds, or use --cloud local)"
+        )));
+    }
+    let mut out = EnvOutput::default();
+    // The webhook injects the authority host with its trailing slash.
+    out.var("AZURE_AUTHORITY_HOST", format!("{}/", cloud.authority_host));
+    match (&a.client_id, &a.tenant_id) {
+        (Some(_), None) => {
+            return Err(CliError::Message(format!(
+                "--client-id needs --tenant-id with --cloud {name}: give the managed identity's Tenant ID (`wid identity show --cloud {name}` or `az identity show` print it)"
+            )));
+        }
+        (Some(c), Some(t)) => {
+            out.var("AZURE_CLIENT_ID", c.clone());
+            out.var("AZURE_TENANT_ID", t.clone());
+        }
+        (None, Some(t)) => out.var("AZURE_TENANT_ID", t.clone()),
+        (None, None) => {}
+    }
+    let webhook = a.client_id.is_some() || a.namespace.is_some();
+    match &a.token_file {
+        Some(f) => out.var("AZURE_FEDERATED_TOKEN_FILE", f.display().to_string()),
+        None if webhook => out.var("AZURE_FEDERATED_TOKEN_FILE", WEBHOOK_TOKEN_FILE),
+        None => {}
+    }
+    if let (Some(ns), Some(sa)) = (&a.namespace, &a.service_account) {
+        out.notes.push(format!(
+            "# in the pod, the kubelet writes a token for system:serviceaccount:{ns}:{sa} to AZURE_FEDERATED_TOKEN_FILE; the identity's federated credential needs --issuer <the cluster's OIDC issuer URL> --subject system:serviceaccount:{ns}:{sa} --audience {}",
+            cloud.token_exchange_audience
+        ));
+    }
+    if let Some(s) = a.sdk {
+        out.extend(sdk::cloud(s, name));
+    }
+    Ok(out)
 }
 
 const SYSTEM_BUNDLES: [&str; 3] = [
@@ -77,6 +160,31 @@ fn shell_quote(s: &str) -> String {
 
 /// Runs `wid env`.
 pub async fn run(ctx: &Context, a: EnvArgs) -> Result<(), CliError> {
+    let out = if ctx.cloud.name == "local" {
+        local_env(ctx, a).await?
+    } else {
+        cloud_env(ctx.cloud, &a)?
+    };
+    match ctx.output {
+        crate::output::Format::Json => {
+            let m: serde_json::Map<String, serde_json::Value> =
+                out.vars.into_iter().map(|(k, v)| (k, v.into())).collect();
+            println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
+        }
+        crate::output::Format::Table => {
+            for (k, v) in out.vars {
+                println!("export {k}={}", shell_quote(&v));
+            }
+            for n in out.notes {
+                println!("{n}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The local stand-in: its authority, CA bundle and endpoint, and what the flags add.
+async fn local_env(ctx: &Context, a: EnvArgs) -> Result<EnvOutput, CliError> {
     let mut a = a;
     let mut conn_vars: Vec<(String, String)> = Vec::new();
     if let (Some(dep), Some(component)) = (a.deployment.clone(), a.component.clone()) {
@@ -168,25 +276,16 @@ pub async fn run(ctx: &Context, a: EnvArgs) -> Result<(), CliError> {
     } else if let Some(f) = &a.token_file {
         vars.push(("AZURE_FEDERATED_TOKEN_FILE", f.display().to_string()));
     }
-    let mut vars: Vec<(String, String)> =
-        vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-    vars.extend(conn_vars);
-    match ctx.output {
-        crate::output::Format::Json => {
-            let m: serde_json::Map<String, serde_json::Value> = vars
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.into()))
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
-        }
-        crate::output::Format::Table => {
-            for (k, v) in vars {
-                println!("export {k}={}", shell_quote(&v));
-            }
-            for n in notes {
-                println!("{n}");
-            }
-        }
+    if a.imds {
+        vars.push(("AZURE_POD_IDENTITY_AUTHORITY_HOST", ctx.endpoint()));
     }
-    Ok(())
+    let mut out = EnvOutput {
+        vars: vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        notes,
+    };
+    out.vars.extend(conn_vars);
+    if let Some(s) = a.sdk {
+        out.extend(sdk::local(s, &ctx.home.ca_cert(), ctx.home.root()));
+    }
+    Ok(out)
 }
