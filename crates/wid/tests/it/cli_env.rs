@@ -139,6 +139,40 @@ fn real_clouds_print_their_own_values_with_no_data_directory() {
             "{err}"
         );
     }
+    // Other commands that take --cloud need nothing local either: they fail for want of a
+    // credential (IMDS is on loopback in tests), say so, and leave no data directory.
+    for args in [
+        &[
+            "identity",
+            "list",
+            "--resource-group",
+            "rg-airflow",
+            "--cloud",
+            "AzureUSGovernment",
+        ][..],
+        &["token", "--cloud", "AzureChinaCloud"][..],
+    ] {
+        let o = Command::new(WID)
+            .args(args)
+            .env("WID_HOME", &home)
+            .env_remove("AZURE_CLIENT_ID")
+            .env_remove("AZURE_TENANT_ID")
+            .env_remove("AZURE_CLIENT_SECRET")
+            .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(
+            err.contains("AZURE_CLIENT_SECRET")
+                || err.contains("hint: this process has no identity"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !err.contains("wid up"),
+            "{args:?} asks for a local server: {err}"
+        );
+    }
     assert!(!home.exists(), "no data directory was created");
 }
 
