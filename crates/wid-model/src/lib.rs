@@ -6,6 +6,7 @@
 //! and clients in the other crates map these to and from the wire.
 
 pub mod aadsts;
+pub mod arm_api;
 pub mod arm_path;
 pub mod clock;
 pub mod cloud;

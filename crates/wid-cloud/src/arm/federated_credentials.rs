@@ -13,21 +13,10 @@ use wid_model::federated::{
 };
 use wid_store::{FederatedCredential, Identity};
 
-use super::identities::check_api_version;
 use super::resource_groups::require_group;
 use super::{ArmError, ArmRequest, subscription_of};
 use crate::state::CloudState;
 
-/// The api-versions that have federated identity credentials.
-pub const API_VERSIONS: [&str; 7] = [
-    "2022-01-31-preview",
-    "2023-01-31",
-    "2023-07-31-preview",
-    "2024-11-30",
-    "2025-01-31-preview",
-    "2026-04-30",
-    "2026-05-31",
-];
 const TYPE: &str = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials";
 
 fn fic_json(i: &Identity, f: &FederatedCredential) -> Value {
@@ -46,11 +35,6 @@ async fn parent(
     rg: &str,
     identity: &str,
 ) -> Result<Identity, ArmError> {
-    check_api_version(
-        &req.api_version,
-        &API_VERSIONS,
-        "userAssignedIdentities/federatedIdentityCredentials",
-    )?;
     let sub_row = subscription_of(s, req, sub).await?;
     let group = require_group(s, &sub_row.id, rg).await?;
     s.store.get_identity(&sub_row.id, &group.name, identity).await.map_err(ArmError::internal)?.ok_or_else(|| {

@@ -15,34 +15,6 @@ use super::resource_groups::require_group;
 use super::{ArmError, ArmRequest, subscription_of};
 use crate::state::CloudState;
 
-/// The api-versions of `userAssignedIdentities`.
-pub const API_VERSIONS: [&str; 10] = [
-    "2015-08-31-preview",
-    "2018-11-30",
-    "2021-09-30-preview",
-    "2022-01-31-preview",
-    "2023-01-31",
-    "2023-07-31-preview",
-    "2024-11-30",
-    "2025-01-31-preview",
-    "2026-04-30",
-    "2026-05-31",
-];
-
-/// Checks an api-version against `supported`, with ARM's error.
-pub fn check_api_version(v: &str, supported: &[&str], type_name: &str) -> Result<(), ArmError> {
-    if supported.contains(&v) {
-        return Ok(());
-    }
-    Err(ArmError::bad_request(
-        "NoRegisteredProviderFound",
-        format!(
-            "No registered resource provider found for location 'eastus' and API version '{v}' for type '{type_name}'. The supported api-versions are '{}'. The supported locations are 'eastus, westus, westeurope, northeurope'.",
-            supported.join(", ")
-        ),
-    ))
-}
-
 /// The identity as ARM returns it for `api_version`.
 pub fn identity_json(i: &Identity, api_version: &str) -> Value {
     let tags: Value = serde_json::from_str(&i.tags).unwrap_or_else(|_| json!({}));
@@ -81,7 +53,6 @@ pub async fn list(
     if req.method != Method::GET {
         return Err(ArmError::method_not_allowed(&req.method));
     }
-    check_api_version(&req.api_version, &API_VERSIONS, "userAssignedIdentities")?;
     let sub_row = subscription_of(s, req, sub).await?;
     if let Some(rg) = rg {
         require_group(s, &sub_row.id, rg).await?;
@@ -121,7 +92,6 @@ pub async fn one(
     rg: &str,
     name: &str,
 ) -> Result<Response, ArmError> {
-    check_api_version(&req.api_version, &API_VERSIONS, "userAssignedIdentities")?;
     let sub_row = subscription_of(s, req, sub).await?;
     let group = require_group(s, &sub_row.id, rg).await?;
     let existing = s

@@ -22,6 +22,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use wid_model::arm_api::ResourceType;
 use wid_model::arm_path::ArmPath;
 use wid_model::cloud::ARM_AUDIENCES;
 
@@ -203,6 +204,21 @@ async fn handle(s: &CloudState, request: Request) -> Result<Response, ArmError> 
                 format!("The request content size exceeds the maximum of {MAX_BODY} bytes."),
             )
         })?;
+    // ARM checks the api-version for the resource type before the provider sees the request.
+    let location = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| {
+            v.get("location")
+                .and_then(|l| l.as_str())
+                .map(str::to_string)
+        });
+    let rtype = ResourceType::of(&path);
+    rtype
+        .check(
+            &api_version,
+            location.as_deref().unwrap_or(rtype.default_location()),
+        )
+        .map_err(|e| ArmError::bad_request(e.code, e.message))?;
     if s.metrics
         .record_arm
         .load(std::sync::atomic::Ordering::Relaxed)

@@ -9,7 +9,6 @@ use wid_model::arm_path::resource_group_id;
 use wid_model::federated::validate_resource_group_name;
 use wid_store::ResourceGroup;
 
-use super::subscriptions::check_resources_api_version;
 use super::{ArmError, ArmRequest, subscription_of};
 use crate::state::CloudState;
 
@@ -47,7 +46,6 @@ pub async fn list(s: &CloudState, req: &ArmRequest, sub: &str) -> Result<Respons
     if req.method != Method::GET {
         return Err(ArmError::method_not_allowed(&req.method));
     }
-    check_resources_api_version(&req.api_version)?;
     subscription_of(s, req, sub).await?;
     let groups: Vec<ResourceGroup> = s
         .store
@@ -79,7 +77,6 @@ pub async fn one(
     sub: &str,
     rg: &str,
 ) -> Result<Response, ArmError> {
-    check_resources_api_version(&req.api_version)?;
     let sub_row = subscription_of(s, req, sub).await?;
     match req.method {
         Method::GET | Method::HEAD => {

@@ -8,29 +8,6 @@ use serde_json::{Value, json};
 use super::{ArmError, ArmRequest, subscription_of};
 use crate::state::CloudState;
 
-/// Checks a Microsoft.Resources api-version: any `YYYY-MM-DD[-preview]`.
-pub fn check_resources_api_version(v: &str) -> Result<(), ArmError> {
-    let b = v.as_bytes();
-    let date_ok = b.len() >= 10
-        && b[..10].iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
-    if date_ok && (b.len() == 10 || &v[10..] == "-preview") {
-        Ok(())
-    } else {
-        Err(ArmError::bad_request(
-            "InvalidApiVersionParameter",
-            format!(
-                "The api-version '{v}' is invalid. The supported versions are '2022-12-01,2022-09-01,2021-04-01,2020-01-01'."
-            ),
-        ))
-    }
-}
-
 fn subscription_json(s: &wid_store::Subscription) -> Value {
     json!({
         "id": format!("/subscriptions/{}", s.id),
@@ -49,7 +26,6 @@ pub async fn list(s: &CloudState, req: &ArmRequest) -> Result<Response, ArmError
     if req.method != Method::GET {
         return Err(ArmError::method_not_allowed(&req.method));
     }
-    check_resources_api_version(&req.api_version)?;
     let mut subs = Vec::new();
     for sub in s
         .store
@@ -76,7 +52,6 @@ pub async fn get(s: &CloudState, req: &ArmRequest, sub: &str) -> Result<Response
     if req.method != Method::GET {
         return Err(ArmError::method_not_allowed(&req.method));
     }
-    check_resources_api_version(&req.api_version)?;
     let found = subscription_of(s, req, sub).await?;
     Ok(Json(subscription_json(&found)).into_response())
 }

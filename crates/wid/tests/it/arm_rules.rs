@@ -815,3 +815,108 @@ async fn role_assignments_give_exactly_the_identitys_permissions() {
     let (s, _, v) = c.call(Method::GET, &format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01&$filter=roleName%20eq%20'Reader'", c.sub), Some(&t), None).await;
     assert_eq!((s, v["value"][0]["name"].as_str()), (200, Some(reader)));
 }
+
+#[tokio::test]
+async fn api_versions_are_checked_per_resource_type_with_arms_texts() {
+    let c = TestCloud::start().await;
+    let t = c.admin_token().await;
+    c.create_identity("mi-versions").await;
+    let sub = format!("/subscriptions/{}", c.sub);
+    let rg = format!("{sub}/resourcegroups/rg-airflow");
+    let identity = c.identity_path("mi-versions");
+    let cases: [(&str, &str, &str, &str, &str); 7] = [
+        // (path, a version it serves, one it does not, code, text)
+        (
+            &sub,
+            "2022-12-01",
+            "2099-01-01",
+            "InvalidApiVersionParameter",
+            "The api-version '2099-01-01' is invalid. The supported versions are '2025-04-01,2024-11-01,",
+        ),
+        (
+            &rg,
+            "2022-09-01",
+            "2023-01-31",
+            "InvalidApiVersionParameter",
+            "The api-version '2023-01-31' is invalid. The supported versions are '",
+        ),
+        (
+            &identity,
+            "2018-11-30",
+            "2022-09-01",
+            "NoRegisteredProviderFound",
+            "No registered resource provider found for location 'eastus' and API version '2022-09-01' for type 'userAssignedIdentities'. The supported api-versions are '2015-08-31-preview, 2018-11-30,",
+        ),
+        (
+            &format!("{identity}/federatedIdentityCredentials"),
+            "2023-01-31",
+            "2018-11-30",
+            "NoRegisteredProviderFound",
+            "for type 'userAssignedIdentities/federatedIdentityCredentials'. The supported api-versions are '2022-01-31-preview,",
+        ),
+        (
+            &format!("{rg}/providers/Microsoft.Authorization/roleAssignments"),
+            "2022-04-01",
+            "2023-01-31",
+            "NoRegisteredProviderFound",
+            "No registered resource provider found for location 'global' and API version '2023-01-31' for type 'roleAssignments'.",
+        ),
+        (
+            &format!("{sub}/providers/Microsoft.Authorization/roleDefinitions"),
+            "2022-04-01",
+            "2022-09-01",
+            "NoRegisteredProviderFound",
+            "for type 'roleDefinitions'. The supported api-versions are '",
+        ),
+        (
+            &format!("{sub}/resourcegroups"),
+            "2021-04-01",
+            "2021-04-01-preview",
+            "InvalidApiVersionParameter",
+            "The api-version '2021-04-01-preview' is invalid.",
+        ),
+    ];
+    for (path, good, bad, code, text) in cases {
+        let (s, _, v) = c
+            .call(
+                Method::GET,
+                &format!("{path}?api-version={good}"),
+                Some(&t),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{path} at {good}: {v}");
+        let (s, _, v) = c
+            .call(
+                Method::GET,
+                &format!("{path}?api-version={bad}"),
+                Some(&t),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{path} at {bad}: {v}"
+        );
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.contains(text), "{path} at {bad}: {message}");
+    }
+    // A PUT is routed by the location in its body.
+    let (s, _, v) = c
+        .call(
+            Method::PUT,
+            &format!("{}?api-version=2099-01-01", c.identity_path("mi-westeu")),
+            Some(&t),
+            Some(&json!({"location": "westeurope"})),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("for location 'westeurope' and API version '2099-01-01'"),
+        "{v}"
+    );
+}
