@@ -69,6 +69,9 @@ pub enum ArmPath {
     RoleDefinitions {
         /// Subscription id.
         sub: String,
+        /// The resource group, when listed at a resource group's scope (as `az role
+        /// assignment create --scope <group>` does to resolve `--role`).
+        rg: Option<String>,
         /// One role definition's GUID.
         id: Option<String>,
     },
@@ -170,11 +173,40 @@ impl ArmPath {
             },
             ["subscriptions", _, "providers", AUTHZ, "roledefinitions"] => RoleDefinitions {
                 sub: s(1),
+                rg: None,
                 id: None,
             },
             ["subscriptions", _, "providers", AUTHZ, "roledefinitions", _] => RoleDefinitions {
                 sub: s(1),
+                rg: None,
                 id: Some(s(5)),
+            },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                AUTHZ,
+                "roledefinitions",
+            ] => RoleDefinitions {
+                sub: s(1),
+                rg: Some(s(3)),
+                id: None,
+            },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                AUTHZ,
+                "roledefinitions",
+                _,
+            ] => RoleDefinitions {
+                sub: s(1),
+                rg: Some(s(3)),
+                id: Some(s(7)),
             },
             ["subscriptions", _, "providers", AUTHZ, "roleassignments"] => RoleAssignments {
                 sub: s(1),
@@ -276,7 +308,13 @@ impl ArmPath {
                 format!("Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/{verb}"),
                 fic_id(sub, rg, identity, name),
             ),
-            RoleDefinitions { sub, .. } => ("Microsoft.Authorization/roleDefinitions/read".into(), format!("/subscriptions/{sub}")),
+            RoleDefinitions { sub, rg, .. } => (
+                "Microsoft.Authorization/roleDefinitions/read".into(),
+                match rg {
+                    Some(rg) => resource_group_id(sub, rg),
+                    None => format!("/subscriptions/{sub}"),
+                },
+            ),
             RoleAssignments { sub, rg, .. } => (
                 format!("Microsoft.Authorization/roleAssignments/{verb}"),
                 match rg {
@@ -318,6 +356,17 @@ mod tests {
         assert!(
             ArmPath::parse("/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions")
                 .is_some()
+        );
+        let at_group = ArmPath::parse(
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Authorization/roleDefinitions",
+        )
+        .unwrap();
+        assert_eq!(
+            at_group.action("GET"),
+            (
+                "Microsoft.Authorization/roleDefinitions/read".to_string(),
+                "/subscriptions/s/resourceGroups/rg".to_string()
+            )
         );
     }
 

@@ -9,6 +9,7 @@ mod access;
 mod error;
 mod federated_credentials;
 mod identities;
+pub mod metadata;
 mod resource_groups;
 mod role_assignments;
 mod role_definitions;
@@ -34,9 +35,13 @@ pub use error::ArmError;
 /// Largest ARM request body accepted, in bytes.
 pub const MAX_BODY: usize = 256 * 1024;
 
-/// Routes under `/subscriptions`.
+/// Routes under `/subscriptions`, and the cloud metadata document.
 pub fn router() -> Router<CloudState> {
     Router::new()
+        .route(
+            "/metadata/endpoints",
+            axum::routing::get(metadata::endpoints),
+        )
         .route("/subscriptions", any(dispatch))
         .route("/subscriptions/{*rest}", any(dispatch))
 }
@@ -268,7 +273,9 @@ async fn handle(s: &CloudState, request: Request) -> Result<Response, ArmError> 
         }
     }
     match path {
-        RoleDefinitions { sub, id } => role_definitions::handle(s, &req, &sub, id.as_deref()).await,
+        RoleDefinitions { sub, id, .. } => {
+            role_definitions::handle(s, &req, &sub, id.as_deref()).await
+        }
         RoleAssignments { sub, rg, name } => {
             role_assignments::handle(s, &req, &sub, rg.as_deref(), name.as_deref()).await
         }

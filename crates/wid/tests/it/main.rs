@@ -4,6 +4,7 @@
 mod common;
 
 mod arm_rules;
+mod az_cli;
 mod cli_connections;
 mod cli_deployments;
 mod cli_env;

@@ -1,0 +1,388 @@
+//! The Azure CLI itself (PyPI `azure-cli`, in `.venv-az`) against the real server: `az cloud
+//! register` with endpoint discovery (`/metadata/endpoints`), `az login --service-principal
+//! --federated-token`, the seed's `az identity federated-credential create` loop as the seed
+//! writes it, `az identity show`, `az role assignment create` and `list`, and a write refused
+//! for an identity without permission. The CLI's own network habits are kept on loopback: its
+//! telemetry is off and its first-run version check is answered from the config directory.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+fn az_bin() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let az = root.join(".venv-az/bin/az");
+    assert!(
+        az.exists(),
+        "the Azure CLI is needed: run ./scripts/test (it creates .venv-az from requirements-az.txt)"
+    );
+    az
+}
+
+/// An `az` with its own config directory, trusting wid's CA, telemetry off.
+struct Az {
+    bin: PathBuf,
+    config: tempfile::TempDir,
+    ca: PathBuf,
+}
+
+impl Az {
+    async fn new(ca: &Path) -> Az {
+        let bin = az_bin();
+        let config = tempfile::tempdir().unwrap();
+        // The CLI's first run asks its blob store for the latest versions unless it already
+        // knows them: say it is up to date, so that it stays on loopback.
+        let python = bin.with_file_name("python");
+        let version = tokio::process::Command::new(&python)
+            .args([
+                "-c",
+                "from azure.cli.core import __version__; print(__version__)",
+            ])
+            .output()
+            .await
+            .unwrap();
+        let version = String::from_utf8(version.stdout)
+            .unwrap()
+            .trim()
+            .to_string();
+        assert!(!version.is_empty(), "azure-cli's version");
+        let now = time::OffsetDateTime::now_utc();
+        std::fs::write(
+            config.path().join("versionCheck.json"),
+            json!({
+                "versions": {"core": {"local": version, "pypi": version}},
+                "update_time": format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.000000",
+                    now.year(), u8::from(now.month()), now.day(), now.hour(), now.minute(), now.second()
+                ),
+            })
+            .to_string(),
+        )
+        .unwrap();
+        Az {
+            bin,
+            config,
+            ca: ca.to_path_buf(),
+        }
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        tokio::process::Command::new(&self.bin)
+            .args(args)
+            .env("AZURE_CONFIG_DIR", self.config.path())
+            .env("REQUESTS_CA_BUNDLE", &self.ca)
+            .env("AZURE_CORE_COLLECT_TELEMETRY", "false")
+            .env("AZURE_CORE_SURVEY_MESSAGE", "false")
+            .env("AZURE_CORE_NO_COLOR", "true")
+            .env_remove("AZURE_CLIENT_ID")
+            .env_remove("AZURE_TENANT_ID")
+            .env_remove("AZURE_CLIENT_SECRET")
+            .output()
+            .await
+            .expect("run az")
+    }
+
+    async fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args).await;
+        assert!(
+            o.status.success(),
+            "az {args:?} failed:\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    async fn json(&self, args: &[&str]) -> Value {
+        let mut a = args.to_vec();
+        a.extend(["-o", "json"]);
+        serde_json::from_str(&self.ok(&a).await).unwrap()
+    }
+}
+
+/// An identity that signs in as `system:serviceaccount:ci:<name>`: (client id, principal id).
+async fn operator(c: &TestCloud, name: &str) -> (String, String) {
+    let (client_id, principal_id) = c.create_identity(name).await;
+    let (s, v) = c
+        .put_fic(
+            name,
+            &format!("{name}-ci"),
+            &c.issuer(),
+            &format!("system:serviceaccount:ci:{name}"),
+            &["api://AzureADTokenExchange"],
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    (client_id, principal_id)
+}
+
+#[tokio::test]
+async fn the_azure_cli_registers_wid_signs_in_and_runs_the_seed() {
+    let c = TestCloud::start().await;
+    let az = Az::new(&c.home.ca_cert()).await;
+
+    // The operator: Owner of the subscription, signing in with a federated token.
+    let (deployer, deployer_principal) = operator(&c, "deployer").await;
+    let t = c.admin_token().await;
+    let owner = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
+    let (s, _, v) = c
+        .call(
+            Method::PUT,
+            &format!(
+                "/subscriptions/{0}/providers/Microsoft.Authorization/roleAssignments/{1}?api-version=2022-04-01",
+                c.sub,
+                wid_model::ids::new_guid()
+            ),
+            Some(&t),
+            Some(&json!({"properties": {
+                "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{owner}", c.sub),
+                "principalId": deployer_principal, "principalType": "ServicePrincipal"}})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+
+    // Endpoint discovery through /metadata/endpoints.
+    az.ok(&[
+        "cloud",
+        "register",
+        "-n",
+        "wid",
+        "--endpoint-resource-manager",
+        &c.endpoint,
+    ])
+    .await;
+    let cloud = az.json(&["cloud", "show", "-n", "wid"]).await;
+    assert_eq!(
+        cloud["endpoints"]["activeDirectory"],
+        format!("{}/", c.endpoint)
+    );
+    assert_eq!(cloud["endpoints"]["resourceManager"], c.endpoint);
+    assert_eq!(
+        cloud["endpoints"]["activeDirectoryResourceId"],
+        "https://management.core.windows.net/"
+    );
+    az.ok(&["cloud", "set", "-n", "wid"]).await;
+    az.ok(&["config", "set", "core.instance_discovery=false"])
+        .await;
+
+    let token = c.sa_token("ci", "deployer");
+    let accounts = az
+        .json(&[
+            "login",
+            "--service-principal",
+            "-u",
+            &deployer,
+            "-t",
+            &c.tenant,
+            "--federated-token",
+            &token,
+        ])
+        .await;
+    assert_eq!(accounts[0]["id"], c.sub.as_str(), "{accounts}");
+    assert_eq!(accounts[0]["cloudName"], "wid");
+    assert_eq!(accounts[0]["user"]["type"], "servicePrincipal");
+    let access = az.json(&["account", "get-access-token"]).await;
+    let claims = claims_of(access["accessToken"].as_str().unwrap());
+    assert_eq!(claims["appid"], deployer.as_str());
+    assert_eq!(claims["aud"], "https://management.core.windows.net/");
+
+    // The seed's steps: the identity, then its federated credentials in the seed's loop.
+    az.ok(&["identity", "create", "-g", "rg-airflow", "-n", "airflow-mi"])
+        .await;
+    let issuer = c.issuer();
+    let seed = format!(
+        r#"workloads=( scheduler triggerer worker )
+for workload in "${{workloads[@]}}"; do
+    az identity federated-credential create --name airflow-$workload --identity-name airflow-mi --resource-group rg-airflow --issuer {issuer} --subject system:serviceaccount:airflow:airflow-$workload
+done
+az identity federated-credential create --name airflow --identity-name airflow-mi --resource-group rg-airflow --issuer {issuer} --subject system:serviceaccount:airflow:airflow-api-server"#
+    );
+    let path = format!(
+        "{}:{}",
+        az.bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = tokio::process::Command::new("bash")
+        .args(["-e", "-c", &seed])
+        .env("PATH", path)
+        .env("AZURE_CONFIG_DIR", az.config.path())
+        .env("REQUESTS_CA_BUNDLE", &az.ca)
+        .env("AZURE_CORE_COLLECT_TELEMETRY", "false")
+        .env("AZURE_CORE_SURVEY_MESSAGE", "false")
+        .env("AZURE_CORE_OUTPUT", "none")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "the seed's loop: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // The portal's Properties, through az identity show.
+    let shown = az
+        .json(&["identity", "show", "-g", "rg-airflow", "-n", "airflow-mi"])
+        .await;
+    let (_, ident) = c
+        .arm(Method::GET, &c.identity_path("airflow-mi"), None)
+        .await;
+    assert_eq!(shown["name"], "airflow-mi");
+    assert_eq!(shown["resourceGroup"], "rg-airflow");
+    assert_eq!(shown["tenantId"], c.tenant.as_str());
+    assert_eq!(shown["clientId"], ident["properties"]["clientId"]);
+    assert_eq!(shown["principalId"], ident["properties"]["principalId"]);
+    let fics = az
+        .json(&[
+            "identity",
+            "federated-credential",
+            "list",
+            "--identity-name",
+            "airflow-mi",
+            "-g",
+            "rg-airflow",
+        ])
+        .await;
+    let mut subjects: Vec<&str> = fics
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["subject"].as_str().unwrap())
+        .collect();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        [
+            "system:serviceaccount:airflow:airflow-api-server",
+            "system:serviceaccount:airflow:airflow-scheduler",
+            "system:serviceaccount:airflow:airflow-triggerer",
+            "system:serviceaccount:airflow:airflow-worker",
+        ]
+    );
+    for f in fics.as_array().unwrap() {
+        assert_eq!(f["issuer"], issuer.as_str());
+        assert_eq!(f["audiences"], json!(["api://AzureADTokenExchange"]));
+    }
+
+    // Role assignments: Reader on the resource group for the new identity, then the list.
+    let mi_principal = shown["principalId"].as_str().unwrap();
+    let scope = format!("/subscriptions/{}/resourceGroups/rg-airflow", c.sub);
+    let ra = az
+        .json(&[
+            "role",
+            "assignment",
+            "create",
+            "--assignee-object-id",
+            mi_principal,
+            "--assignee-principal-type",
+            "ServicePrincipal",
+            "--role",
+            "Reader",
+            "--scope",
+            &scope,
+        ])
+        .await;
+    assert_eq!(ra["principalId"], mi_principal);
+    assert!(
+        ra["roleDefinitionId"]
+            .as_str()
+            .unwrap()
+            .ends_with("acdd72a7-3385-48ef-bd42-f606fba81ae7"),
+        "{ra}"
+    );
+    // (--assignee would make az look the principal up in Microsoft Graph, which wid does not
+    // serve: list by scope instead.)
+    let listed = az
+        .json(&[
+            "role",
+            "assignment",
+            "list",
+            "--scope",
+            &scope,
+            "--fill-principal-name",
+            "false",
+        ])
+        .await;
+    let mine: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["principalId"] == mi_principal)
+        .collect();
+    assert_eq!(mine.len(), 1, "{listed}");
+    assert_eq!(mine[0]["roleDefinitionName"], "Reader", "{listed}");
+    assert_eq!(mine[0]["scope"], scope.as_str(), "{listed}");
+
+    // An identity that may only read signs in, and its write is refused with ARM's error.
+    let (stranger, stranger_principal) = operator(&c, "stranger").await;
+    let reader = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+    let (s, _, v) = c
+        .call(
+            Method::PUT,
+            &format!(
+                "/subscriptions/{0}/providers/Microsoft.Authorization/roleAssignments/{1}?api-version=2022-04-01",
+                c.sub,
+                wid_model::ids::new_guid()
+            ),
+            Some(&t),
+            Some(&json!({"properties": {
+                "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{reader}", c.sub),
+                "principalId": stranger_principal, "principalType": "ServicePrincipal"}})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    az.ok(&["logout"]).await;
+    az.ok(&[
+        "login",
+        "--service-principal",
+        "-u",
+        &stranger,
+        "-t",
+        &c.tenant,
+        "--federated-token",
+        &c.sa_token("ci", "stranger"),
+    ])
+    .await;
+    let o = az
+        .run(&[
+            "identity",
+            "federated-credential",
+            "create",
+            "--name",
+            "sneaky",
+            "--identity-name",
+            "airflow-mi",
+            "--resource-group",
+            "rg-airflow",
+            "--issuer",
+            &issuer,
+            "--subject",
+            "system:serviceaccount:evil:sa",
+        ])
+        .await;
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "the write was refused");
+    assert!(
+        err.contains("AuthorizationFailed")
+            && err.contains(&stranger_principal)
+            && err.contains("Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write"),
+        "{err}"
+    );
+    let (_, after) = c
+        .arm(
+            Method::GET,
+            &format!(
+                "{}/federatedIdentityCredentials",
+                c.identity_path("airflow-mi")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(
+        after["value"].as_array().unwrap().len(),
+        4,
+        "nothing was written: {after}"
+    );
+}
