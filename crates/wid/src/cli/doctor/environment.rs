@@ -1,0 +1,364 @@
+//! Check group 2, the pod's environment: the four variables the workload identity webhook
+//! injects, their agreement with the connection, and the token file readable by this user.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use wid_credential::Secret;
+use wid_model::CloudProfile;
+
+use super::connection::Fields;
+use super::report::Check;
+
+/// The webhook's variables, as this process sees them (empty counts as unset).
+#[derive(Debug, Clone, Default)]
+pub struct PodEnv {
+    /// `AZURE_CLIENT_ID`.
+    pub client_id: Option<String>,
+    /// `AZURE_TENANT_ID`.
+    pub tenant_id: Option<String>,
+    /// `AZURE_FEDERATED_TOKEN_FILE`.
+    pub token_file: Option<PathBuf>,
+    /// `AZURE_AUTHORITY_HOST`.
+    pub authority_host: Option<String>,
+}
+
+impl PodEnv {
+    /// Reads the process environment.
+    pub fn from_process() -> Self {
+        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+        PodEnv {
+            client_id: var("AZURE_CLIENT_ID"),
+            tenant_id: var("AZURE_TENANT_ID"),
+            token_file: var("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from),
+            authority_host: var("AZURE_AUTHORITY_HOST"),
+        }
+    }
+}
+
+/// The projected token file, read.
+pub struct TokenFile {
+    /// Its path.
+    pub path: PathBuf,
+    /// Its content, trimmed (a secret: never printed).
+    pub jwt: Secret,
+    /// Its modification time.
+    pub mtime: Option<SystemTime>,
+}
+
+/// The outcome of group 2.
+pub struct Outcome {
+    /// The checks.
+    pub checks: Vec<Check>,
+    /// The token file, when readable.
+    pub token_file: Option<TokenFile>,
+    /// The authority the SDK would use.
+    pub authority: String,
+    /// The client id Airflow's credential uses (connection, else environment).
+    pub client_id: Option<String>,
+    /// The tenant Airflow's credential uses (connection, else environment).
+    pub tenant_id: Option<String>,
+}
+
+const WEBHOOK_FIX: &str = "label the pod template azure.workload.identity/use: \"true\", annotate its service account azure.workload.identity/client-id: <client id>, and recreate the pod (the webhook mutates pods only at creation)";
+
+fn local_fix(ctx_endpoint: &str) -> String {
+    format!(
+        "locally: eval \"$(wid env --endpoint {ctx_endpoint} --namespace <namespace> --service-account <service account> --client-id <client id>)\""
+    )
+}
+
+/// Runs group 2.
+pub fn check(cloud: &'static CloudProfile, endpoint: &str, pod: &PodEnv, conn: &Fields) -> Outcome {
+    let mut checks = Vec::new();
+    let local = cloud.name == "local";
+    let fix_env = if local {
+        format!("{}; in a pod: {WEBHOOK_FIX}", local_fix(endpoint))
+    } else {
+        WEBHOOK_FIX.to_string()
+    };
+    // The variables.
+    let show = |v: Option<String>| v.unwrap_or_else(|| "(not set)".into());
+    let mut missing: Vec<&str> = Vec::new();
+    if pod.client_id.is_none() {
+        missing.push("AZURE_CLIENT_ID");
+    }
+    if pod.tenant_id.is_none() {
+        missing.push("AZURE_TENANT_ID");
+    }
+    if pod.token_file.is_none() {
+        missing.push("AZURE_FEDERATED_TOKEN_FILE");
+    }
+    let expected_authority = if local {
+        endpoint.to_string()
+    } else {
+        cloud.authority_host.to_string()
+    };
+    let authority = pod
+        .authority_host
+        .as_deref()
+        .map(|a| wid_credential_normalize(a))
+        .unwrap_or_else(|| expected_authority.clone());
+    let mut vars = if pod.token_file.is_none()
+        || (!conn.both() && (pod.client_id.is_none() || pod.tenant_id.is_none()))
+    {
+        Check::failed(
+            "environment.variables",
+            format!(
+                "{} not set: the workload identity webhook did not mutate this pod",
+                missing.join(", ")
+            ),
+            fix_env.clone(),
+        )
+    } else if !missing.is_empty() {
+        Check::warned(
+            "environment.variables",
+            format!(
+                "{} not set (the connection supplies the value, but the webhook sets all four: was this pod mutated?)",
+                missing.join(", ")
+            ),
+            fix_env.clone(),
+        )
+    } else {
+        match &pod.authority_host {
+            None if local => Check::failed(
+                "environment.variables",
+                "AZURE_AUTHORITY_HOST is not set: SDKs would ask login.microsoftonline.com, not the stand-in",
+                format!("export AZURE_AUTHORITY_HOST={endpoint} (eval \"$(wid env)\" prints it)"),
+            ),
+            None => Check::warned(
+                "environment.variables",
+                format!(
+                    "AZURE_AUTHORITY_HOST is not set; SDKs default to {}",
+                    cloud.authority_host
+                ),
+                format!(
+                    "the webhook sets it; export AZURE_AUTHORITY_HOST={}/",
+                    cloud.authority_host
+                ),
+            ),
+            Some(_)
+                if authority.trim_end_matches('/') != expected_authority.trim_end_matches('/') =>
+            {
+                let other = wid_model::cloud::ALL
+                    .iter()
+                    .find(|c| {
+                        !c.authority_host.is_empty()
+                            && c.authority_host == authority.trim_end_matches('/')
+                    })
+                    .map(|c| format!(" ({}'s)", c.name))
+                    .unwrap_or_default();
+                Check::failed(
+                    "environment.variables",
+                    format!(
+                        "AZURE_AUTHORITY_HOST is {authority}{other}, but --cloud {} uses {expected_authority}",
+                        cloud.name
+                    ),
+                    format!(
+                        "export AZURE_AUTHORITY_HOST={expected_authority}, or run doctor with the cloud the pod is in"
+                    ),
+                )
+            }
+            Some(_) => Check::passed("environment.variables", "all four are set"),
+        }
+    };
+    vars = vars
+        .with("AZURE_CLIENT_ID", show(pod.client_id.clone()))
+        .with("AZURE_TENANT_ID", show(pod.tenant_id.clone()))
+        .with(
+            "AZURE_FEDERATED_TOKEN_FILE",
+            show(pod.token_file.as_ref().map(|p| p.display().to_string())),
+        )
+        .with("AZURE_AUTHORITY_HOST", show(pod.authority_host.clone()));
+    checks.push(vars);
+
+    // Consistency with the connection.
+    let mut diffs = Vec::new();
+    if conn.both() {
+        if let (Some(e), Some(c)) = (&pod.client_id, &conn.client_id)
+            && !e.eq_ignore_ascii_case(c)
+        {
+            diffs.push((
+                "client id",
+                "AZURE_CLIENT_ID",
+                e.clone(),
+                "managed_identity_client_id",
+                c.clone(),
+            ));
+        }
+        if let (Some(e), Some(c)) = (&pod.tenant_id, &conn.tenant_id)
+            && !e.eq_ignore_ascii_case(c)
+        {
+            diffs.push((
+                "tenant",
+                "AZURE_TENANT_ID",
+                e.clone(),
+                "workload_identity_tenant_id",
+                c.clone(),
+            ));
+        }
+    }
+    let consistency = if !conn.both() {
+        Check::skipped(
+            "environment.consistency",
+            "the connection does not set both workload identity fields; Airflow uses the environment's values",
+        )
+    } else if diffs.is_empty() {
+        Check::passed(
+            "environment.consistency",
+            "AZURE_CLIENT_ID and AZURE_TENANT_ID agree with the connection",
+        )
+    } else {
+        let (what, env, ev, field, cv) = &diffs[0];
+        let mut c = Check::failed(
+            "environment.consistency",
+            format!(
+                "the {what} differs: {env} is {ev}, the connection's {field} is {cv}; Airflow uses the connection's, the webhook injected the service account's"
+            ),
+            format!(
+                "set {field} to \"{ev}\" in the connection if {ev} is the identity's {what} (`wid identity show` prints it), else fix the service account's annotation azure.workload.identity/{}",
+                if *what == "tenant" {
+                    "tenant-id"
+                } else {
+                    "client-id"
+                }
+            ),
+        );
+        for (_, env, ev, field, cv) in &diffs {
+            c = c.with(*env, ev.clone()).with(*field, cv.clone());
+        }
+        c
+    };
+    checks.push(consistency);
+
+    // The token file.
+    let mut token_file = None;
+    let tf = match &pod.token_file {
+        None => Check::skipped(
+            "environment.token_file",
+            "AZURE_FEDERATED_TOKEN_FILE is not set",
+        ),
+        Some(path) => {
+            let shown = path.display().to_string();
+            let kubelet = if local {
+                format!(
+                    "keep it written as the kubelet does: wid issuer token --namespace <namespace> --service-account <service account> --write {shown}"
+                )
+            } else {
+                "check the pod's projected volume azure-identity-token (mounted at /var/run/secrets/azure/tokens by the webhook); recreate the pod".to_string()
+            };
+            match std::fs::metadata(path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Check::failed(
+                    "environment.token_file",
+                    format!("{shown} does not exist"),
+                    kubelet,
+                )
+                .with("path", shown),
+                Err(e) => Check::failed(
+                    "environment.token_file",
+                    format!("{shown} cannot be examined: {e}"),
+                    kubelet,
+                )
+                .with("path", shown),
+                Ok(meta) => read_token_file(path, &meta, &kubelet, &mut token_file),
+            }
+        }
+    };
+    checks.push(tf);
+    Outcome {
+        checks,
+        token_file,
+        authority,
+        client_id: if conn.both() {
+            conn.client_id.clone()
+        } else {
+            pod.client_id.clone()
+        },
+        tenant_id: if conn.both() {
+            conn.tenant_id.clone()
+        } else {
+            pod.tenant_id.clone()
+        },
+    }
+}
+
+/// The authority as the SDKs read it: trimmed, no trailing slash, `https://` when bare.
+fn wid_credential_normalize(a: &str) -> String {
+    let a = a.trim().trim_end_matches('/');
+    if a.contains("://") {
+        a.to_string()
+    } else {
+        format!("https://{a}")
+    }
+}
+
+fn my_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn read_token_file(
+    path: &std::path::Path,
+    meta: &std::fs::Metadata,
+    kubelet: &str,
+    out: &mut Option<TokenFile>,
+) -> Check {
+    use std::os::unix::fs::MetadataExt;
+    let shown = path.display().to_string();
+    let mode = format!("{:04o}", meta.mode() & 0o7777);
+    let owner = format!("uid {} gid {}", meta.uid(), meta.gid());
+    let me = my_uid().map_or("?".into(), |u| format!("uid {u}"));
+    let evidence = |c: Check| {
+        c.with("path", shown.clone())
+            .with("mode", mode.clone())
+            .with("owner", owner.clone())
+            .with("this process", me.clone())
+    };
+    if meta.is_dir() {
+        return evidence(Check::failed(
+            "environment.token_file",
+            format!("{shown} is a directory, not the token file"),
+            format!(
+                "point AZURE_FEDERATED_TOKEN_FILE at the file inside it (the webhook's is .../azure-identity-token); {kubelet}"
+            ),
+        ));
+    }
+    match std::fs::read_to_string(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => evidence(Check::failed(
+            "environment.token_file",
+            format!("{shown} is not readable by this user: {e}"),
+            "run the container as the file's owner, or set the pod's securityContext.fsGroup so that the projected token is group-readable (Kubernetes 1.19+ projects it 0600 for the pod's user)",
+        )),
+        Err(e) => evidence(Check::failed(
+            "environment.token_file",
+            format!("{shown} cannot be read: {e}"),
+            kubelet.to_string(),
+        )),
+        Ok(text) if text.trim().is_empty() => evidence(Check::failed(
+            "environment.token_file",
+            format!("{shown} is empty"),
+            kubelet.to_string(),
+        )),
+        Ok(text) => {
+            let mtime = meta.modified().ok();
+            let age = mtime
+                .and_then(|m| SystemTime::now().duration_since(m).ok())
+                .map_or("?".into(), |d| format!("{} s", d.as_secs()));
+            *out = Some(TokenFile {
+                path: path.to_path_buf(),
+                jwt: Secret::new(text.trim().to_string()),
+                mtime,
+            });
+            evidence(Check::passed(
+                "environment.token_file",
+                format!("readable, {} bytes, written {age} ago", text.len()),
+            ))
+        }
+    }
+}
