@@ -9,6 +9,7 @@ mod cli_deployments;
 mod cli_session;
 mod connections_api;
 mod credential;
+mod doctor;
 mod hostile;
 mod issuer;
 mod managed_identity;

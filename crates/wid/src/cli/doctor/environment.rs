@@ -362,3 +362,56 @@ fn read_token_file(
         }
     }
 }
+
+/// Once ARM has shown the identity, says which side of a failed `environment.consistency`
+/// is wrong: the connection's field or the variable the webhook injected.
+pub fn refine_consistency(check: &mut Check, conn_id: &str, client_id: &str, tenant_id: &str) {
+    if check.id != "environment.consistency" || check.status != super::report::Status::Failed {
+        return;
+    }
+    let get = |k: &str| {
+        check
+            .evidence
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    };
+    let pairs = [
+        (
+            "AZURE_TENANT_ID",
+            "workload_identity_tenant_id",
+            "tenant-id",
+            tenant_id,
+        ),
+        (
+            "AZURE_CLIENT_ID",
+            "managed_identity_client_id",
+            "client-id",
+            client_id,
+        ),
+    ];
+    for (env, field, annotation, truth) in pairs {
+        let (Some(ev), Some(cv)) = (get(env), get(field)) else {
+            continue;
+        };
+        let fix = if cv.eq_ignore_ascii_case(truth) {
+            format!(
+                "the identity's {} is {truth}, as the connection says: {env} ({ev}) is wrong; set the service account's annotation azure.workload.identity/{annotation}: \"{truth}\" (or the webhook's default) and recreate the pod",
+                annotation.trim_end_matches("-id")
+            )
+        } else if ev.eq_ignore_ascii_case(truth) {
+            format!(
+                "set {field} to \"{truth}\" in the extra of connection {conn_id}: that is the identity's {}",
+                annotation.trim_end_matches("-id")
+            )
+        } else {
+            continue;
+        };
+        check.fix = Some(fix);
+        check.evidence.push((
+            format!("identity's {}", annotation.trim_end_matches("-id")),
+            truth.to_string(),
+        ));
+        return;
+    }
+}

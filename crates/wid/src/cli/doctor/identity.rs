@@ -21,6 +21,10 @@ pub struct Identity {
     pub resource_group: String,
     /// Its principal (object) id.
     pub principal_id: String,
+    /// Its client id.
+    pub client_id: String,
+    /// Its tenant.
+    pub tenant_id: String,
 }
 
 /// The outcome of group 5.
@@ -165,6 +169,8 @@ async fn run(
         name: found["name"].as_str().unwrap_or("").to_string(),
         resource_group: id.split('/').nth(4).unwrap_or("").to_string(),
         principal_id: prop(found, "principalId"),
+        client_id: prop(found, "clientId"),
+        tenant_id: prop(found, "tenantId"),
     };
     let its_tenant = prop(found, "tenantId");
     let exists = match tenant_id {

@@ -162,7 +162,13 @@ pub async fn diagnose(ctx: &Context, a: &DoctorArgs) -> Result<Report, CliError>
     .await;
 
     let mut checks = conn.checks;
-    checks.extend(env.checks);
+    let mut env_checks = env.checks;
+    if let Some(i) = &ident.identity {
+        for c in &mut env_checks {
+            environment::refine_consistency(c, &a.conn_id, &i.client_id, &i.tenant_id);
+        }
+    }
+    checks.extend(env_checks);
     checks.extend(tok.checks);
     checks.push(skew);
     checks.extend(iss);
