@@ -97,7 +97,7 @@ pub fn check(cloud: &'static CloudProfile, endpoint: &str, pod: &PodEnv, conn: &
     let authority = pod
         .authority_host
         .as_deref()
-        .map(|a| wid_credential_normalize(a))
+        .map(normalize_authority)
         .unwrap_or_else(|| expected_authority.clone());
     let mut vars = if pod.token_file.is_none()
         || (!conn.both() && (pod.client_id.is_none() || pod.tenant_id.is_none()))
@@ -283,7 +283,7 @@ pub fn check(cloud: &'static CloudProfile, endpoint: &str, pod: &PodEnv, conn: &
 }
 
 /// The authority as the SDKs read it: trimmed, no trailing slash, `https://` when bare.
-fn wid_credential_normalize(a: &str) -> String {
+fn normalize_authority(a: &str) -> String {
     let a = a.trim().trim_end_matches('/');
     if a.contains("://") {
         a.to_string()
