@@ -836,5 +836,114 @@ async fn no_secret_in_any_output() {
 fn jwt_detector() {
     assert!(has_jwt("x eyJhbGc.eyJzdWIi.c2ln y"));
     assert!(!has_jwt("kid eyJabc and eyJdef"));
-    let _ = Path::new("");
+}
+
+/// The README's session against `wid up` as a process: identity, credential, role, connection
+/// and pod environment made with the CLI, then doctor passes every check.
+#[test]
+fn healthy_session_against_wid_up() {
+    use crate::cli_session::{exports, identity_json, ok, start_up, wid};
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let (_up, endpoint) = start_up(&home);
+    ok(wid(
+        &home,
+        &["identity", "create", "-n", "airflow-mi", "-g", "rg-airflow"],
+    ));
+    let shown = identity_json(&home, "airflow-mi");
+    let (client_id, tenant, principal) = (
+        shown["clientId"].as_str().unwrap().to_string(),
+        shown["tenantId"].as_str().unwrap().to_string(),
+        shown["principalId"].as_str().unwrap().to_string(),
+    );
+    let sub = cloud_sub(&home);
+    let issuer = ok(wid(&home, &["issuer", "url"])).trim().to_string();
+    ok(wid(
+        &home,
+        &[
+            "identity",
+            "federated-credential",
+            "create",
+            "-n",
+            "airflow-worker",
+            "--identity-name",
+            "airflow-mi",
+            "-g",
+            "rg-airflow",
+            "--issuer",
+            &issuer,
+            "--subject",
+            "system:serviceaccount:airflow:airflow-worker",
+        ],
+    ));
+    ok(wid(
+        &home,
+        &[
+            "role",
+            "assignment",
+            "create",
+            "--assignee",
+            &principal,
+            "--role",
+            "Reader",
+            "--scope",
+            &format!("/subscriptions/{sub}/resourceGroups/rg-airflow"),
+        ],
+    ));
+    let extra = json!({"managed_identity_client_id": client_id, "workload_identity_tenant_id": tenant, "subscriptionId": sub}).to_string();
+    ok(wid(
+        &home,
+        &[
+            "connections",
+            "add",
+            "azure_wi",
+            "--conn-type",
+            "azure",
+            "--conn-extra",
+            &extra,
+        ],
+    ));
+    let env = exports(&ok(wid(
+        &home,
+        &[
+            "env",
+            "--namespace",
+            "airflow",
+            "--service-account",
+            "airflow-worker",
+            "--client-id",
+            &client_id,
+        ],
+    )));
+    let mut cmd = std::process::Command::new(WID);
+    cmd.args(["doctor", "--conn-id", "azure_wi", "-o", "json"]);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AZURE_") || k.starts_with("AIRFLOW_CONN_") || k.starts_with("WID_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("WID_HOME", &home)
+        .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9")
+        .envs(env);
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["status"], "passed", "{stdout}");
+    let found = &v["checks"][0];
+    assert_eq!(found["id"], "connection.found");
+    assert_eq!(
+        found["evidence"]["source"],
+        format!("store {endpoint}/api/v2/connections/azure_wi")
+    );
+}
+
+fn cloud_sub(home: &Path) -> String {
+    let admin: Value =
+        serde_json::from_slice(&std::fs::read(home.join("admin.json")).unwrap()).unwrap();
+    admin["subscription_id"].as_str().unwrap().to_string()
 }

@@ -109,17 +109,16 @@ pub async fn check(pipeline: Pipeline, r: Request<'_>, timeout: Duration) -> Out
             let code = t
                 .code
                 .map_or_else(|| t.error.clone(), |c| format!("AADSTS{c}"));
-            let mut c = Check::failed(
-                ID,
-                format!(
-                    "{code}: {}",
-                    t.message.split(". ").next().unwrap_or(&t.message)
-                ),
-                format!("{} (README: \"{code}\")", t.remedy()),
-            )
-            .with("HTTP status", t.status.to_string())
-            .with("error", t.error.clone())
-            .with("message", t.message.clone());
+            let first = t.message.split(". ").next().unwrap_or(&t.message);
+            let summary = if first.starts_with(&code) {
+                first.to_string()
+            } else {
+                format!("{code}: {first}")
+            };
+            let mut c = Check::failed(ID, summary, format!("{} (README: \"{code}\")", t.remedy()))
+                .with("HTTP status", t.status.to_string())
+                .with("error", t.error.clone())
+                .with("message", t.message.clone());
             if let Some(id) = &t.correlation_id {
                 c = c.with("correlation id", id.clone());
             }

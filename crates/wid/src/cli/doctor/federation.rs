@@ -155,6 +155,7 @@ fn compare_audience(token: &[String], fic: &[String]) -> Field {
     for a in fic {
         if let Some(c) = ALL
             .iter()
+            .filter(|c| c.name != "local")
             .find(|c| c.token_exchange_audience == a && !token.iter().any(|t| t == a))
             && token
                 .iter()
@@ -338,6 +339,15 @@ mod tests {
             }
         );
         assert!(gov.reasons(&p)[0].contains("AzureUSGovernment's"));
+        let mut gov_token = token();
+        gov_token.audiences = vec!["api://AzureADTokenExchangeUSGov".into()];
+        let public = compare(&gov_token, &fic("g", ISS, SUB, AUD));
+        assert_eq!(
+            public.audience,
+            Field::OtherCloudAudience {
+                cloud: "AzureCloud"
+            }
+        );
 
         let ns = compare(
             &p,

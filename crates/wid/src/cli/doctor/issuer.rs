@@ -17,6 +17,8 @@ pub async fn check(net: &Net, p: Option<&Projected>) -> Vec<Check> {
             .map(|id| Check::skipped(id, "no HTTPS issuer to fetch (see token checks)"))
             .collect();
     };
+    let (ns, sa) =
+        super::federation::service_account(&p.sub).unwrap_or(("<namespace>", "<service account>"));
     let started = Instant::now();
     let url = format!(
         "{}/.well-known/openid-configuration",
@@ -132,7 +134,7 @@ pub async fn check(net: &Net, p: Option<&Projected>) -> Vec<Check> {
         Some(kid) => Check::failed(
             "issuer.jwks",
             format!("the token's kid {kid} is not in the issuer's JWKS: the token was signed by a key the issuer does not publish (AADSTS7000272)"),
-            "the token comes from another cluster or a signing key that was rotated out: recreate the pod so the kubelet writes a token signed with a published key (locally: wid issuer token --namespace <namespace> --service-account <service account> --write FILE); if the issuer rotated keys, keep the old key in the JWKS until its tokens expire",
+            format!("the token comes from another cluster or a signing key that was rotated out: recreate the pod so the kubelet writes a token signed with a published key (locally: wid issuer token --namespace {ns} --service-account {sa} --write FILE); if the issuer rotated keys, keep the old key in the JWKS until its tokens expire"),
         )
         .with("url", jwks_uri)
         .with("token kid", kid.clone())

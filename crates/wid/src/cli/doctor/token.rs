@@ -160,6 +160,7 @@ pub fn check(
     } else if !p.aud.iter().any(|a| a == aud_wanted) {
         let other = wid_model::cloud::ALL
             .iter()
+            .filter(|c| c.name != "local")
             .find(|c| p.aud.iter().any(|a| a == c.token_exchange_audience))
             .map(|c| format!(", the audience of {}", c.name))
             .unwrap_or_default();
@@ -244,8 +245,10 @@ fn lifetime(p: &Projected, file: &TokenFile, now: i64) -> Check {
             .with("kubelet rewrites at", format!("{rotate_at} s (80%)"))
     };
     let path = file.path.display();
+    let (ns, sa) =
+        super::federation::service_account(&p.sub).unwrap_or(("<namespace>", "<service account>"));
     let rotate_fix = format!(
-        "the kubelet rewrites {path} at 80% of the token's lifetime; mount the projected volume (do not copy the file) and recreate the pod; locally: wid issuer token --namespace <namespace> --service-account <service account> --write {path}"
+        "the kubelet rewrites {path} at 80% of the token's lifetime; mount the projected volume (do not copy the file) and recreate the pod; locally: wid issuer token --namespace {ns} --service-account {sa} --write {path}"
     );
     if life > 86_400 + 3_600 {
         return written(Check::failed(
@@ -355,6 +358,87 @@ pub async fn clock_skew(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wid_model::cloud::{AZURE_CLOUD, AZURE_US_GOVERNMENT};
+
+    fn file(claims: &str) -> TokenFile {
+        let b = |v: &str| wid_jose::b64url(v.as_bytes());
+        TokenFile {
+            path: "/t".into(),
+            jwt: wid_credential::Secret::new(format!(
+                "{}.{}.sig",
+                b(r#"{"alg":"RS256","kid":"k"}"#),
+                b(claims)
+            )),
+            mtime: Some(SystemTime::now()),
+        }
+    }
+
+    fn status(o: &Outcome, id: &str) -> (super::super::report::Status, String) {
+        let c = o.checks.iter().find(|c| c.id == id).unwrap();
+        (c.status, c.summary.clone())
+    }
+
+    #[test]
+    fn judges_claims_for_the_cloud_and_component() {
+        use super::super::report::Status;
+        let f = file(
+            r#"{"iss":"https://i/","sub":"system:serviceaccount:a:b","aud":["api://AzureADTokenExchange"],"iat":1000,"exp":4600}"#,
+        );
+        let o = check(&AZURE_CLOUD, Some(&f), None, 1100);
+        assert_eq!(status(&o, "token.claims").0, Status::Passed);
+        assert_eq!(status(&o, "token.lifetime").0, Status::Passed);
+        let (st, why) = status(
+            &check(&AZURE_US_GOVERNMENT, Some(&f), None, 1100),
+            "token.claims",
+        );
+        assert_eq!(st, Status::Failed);
+        assert!(
+            why.contains("the audience of AzureCloud")
+                && why.contains("api://AzureADTokenExchangeUSGov"),
+            "{why}"
+        );
+        let (st, why) = status(
+            &check(
+                &AZURE_CLOUD,
+                Some(&f),
+                Some(("worker", "system:serviceaccount:a:w")),
+                1100,
+            ),
+            "token.claims",
+        );
+        assert_eq!(st, Status::Failed);
+        assert!(why.contains("component worker runs as"), "{why}");
+        // Past the kubelet's 80% rewrite, not yet expired: a warning; expired: a failure.
+        assert_eq!(
+            status(
+                &check(&AZURE_CLOUD, Some(&f), None, 1000 + 3000),
+                "token.lifetime"
+            )
+            .0,
+            Status::Warned
+        );
+        assert_eq!(
+            status(&check(&AZURE_CLOUD, Some(&f), None, 4600), "token.lifetime").0,
+            Status::Failed
+        );
+        let incluster = file(
+            r#"{"iss":"https://kubernetes.default.svc.cluster.local","sub":"system:serviceaccount:a:b","aud":"api://AzureADTokenExchange","iat":1,"exp":2}"#,
+        );
+        let (st, why) = status(
+            &check(&AZURE_CLOUD, Some(&incluster), None, 1),
+            "token.claims",
+        );
+        assert_eq!(st, Status::Failed);
+        assert!(why.contains("in-cluster"), "{why}");
+        let long = file(
+            r#"{"iss":"https://i/","sub":"system:serviceaccount:a:b","aud":"api://AzureADTokenExchange","iat":0,"exp":200000}"#,
+        );
+        assert!(
+            status(&check(&AZURE_CLOUD, Some(&long), None, 1), "token.lifetime")
+                .1
+                .contains("AADSTS70023")
+        );
+    }
 
     #[test]
     fn decodes_claims_and_rejects_garbage() {
