@@ -62,9 +62,10 @@ pub struct Outcome {
 
 const WEBHOOK_FIX: &str = "label the pod template azure.workload.identity/use: \"true\", annotate its service account azure.workload.identity/client-id: <client id>, and recreate the pod (the webhook mutates pods only at creation)";
 
-fn local_fix(ctx_endpoint: &str) -> String {
+fn local_fix(ctx_endpoint: &str, client_id: Option<&str>) -> String {
     format!(
-        "locally: eval \"$(wid env --endpoint {ctx_endpoint} --namespace <namespace> --service-account <service account> --client-id <client id>)\""
+        "locally: eval \"$(wid env --endpoint {ctx_endpoint} --namespace <namespace> --service-account <service account> --client-id {})\"",
+        client_id.unwrap_or("<client id>")
     )
 }
 
@@ -73,7 +74,13 @@ pub fn check(cloud: &'static CloudProfile, endpoint: &str, pod: &PodEnv, conn: &
     let mut checks = Vec::new();
     let local = cloud.name == "local";
     let fix_env = if local {
-        format!("{}; in a pod: {WEBHOOK_FIX}", local_fix(endpoint))
+        format!(
+            "{}; in a pod: {WEBHOOK_FIX}",
+            local_fix(
+                endpoint,
+                conn.client_id.as_deref().or(pod.client_id.as_deref()),
+            )
+        )
     } else {
         WEBHOOK_FIX.to_string()
     };
