@@ -823,6 +823,15 @@ async fn no_secret_in_any_output() {
     assert_ne!(r.code, 0);
     outputs.push(format!("{}{}", r.stdout, r.stderr));
     outputs.push(doctor_text(&cloud, &pod, &ARGS).await.1);
+    // A connection URI Airflow cannot read: its error is shown, its password is not.
+    pod.set(CONN, &format!("azure://someone:{password}@host:99999/"));
+    let r = doctor(&cloud, &pod, &ARGS).await;
+    r.assert_cause(
+        "connection.found",
+        &[CONN, "Airflow cannot read it", "<the value>"],
+        &[],
+    );
+    outputs.push(format!("{}{}", r.stdout, r.stderr));
     for out in &outputs {
         for s in &secrets {
             assert!(!out.contains(s.as_str()), "a secret leaked: {out}");

@@ -160,7 +160,10 @@ async fn from_env_or_store(
             }
             Err(e) => Err(Check::failed(
                 ID,
-                format!("{var} is set but Airflow cannot read it: {e}"),
+                format!(
+                    "{var} is set but Airflow cannot read it: {}",
+                    without_value(&e.to_string(), &value)
+                ),
                 format!("set {var} to a connection URI (`wid connections get {conn_id} -o json` shows one) or Airflow's JSON form"),
             )
             .with("source", format!("environment variable {var}"))),
@@ -202,6 +205,16 @@ async fn from_env_or_store(
         .with("environment variable", format!("{var} not set"))
         .with("store", e)),
     }
+}
+
+/// An error text with the variable's value taken out: wid-model's errors quote the value,
+/// and a connection URI may hold a password.
+fn without_value(message: &str, value: &str) -> String {
+    let mut out = message.replace(&format!("{value:?}"), "<the value>");
+    if let Some((cut, _)) = value.char_indices().nth(200) {
+        out = out.replace(&format!("{:?}", &value[..cut]), "<the value>");
+    }
+    out
 }
 
 async fn from_deployment(
