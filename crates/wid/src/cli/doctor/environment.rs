@@ -310,16 +310,35 @@ fn my_uid() -> Option<u32> {
         .ok()
 }
 
+/// The file's mode and owner, as `ls -ln` shows them.
+#[cfg(unix)]
+fn ownership(meta: &std::fs::Metadata) -> (String, String) {
+    use std::os::unix::fs::MetadataExt;
+    (
+        format!("{:04o}", meta.mode() & 0o7777),
+        format!("uid {} gid {}", meta.uid(), meta.gid()),
+    )
+}
+
+/// Elsewhere only whether it is read-only.
+#[cfg(not(unix))]
+fn ownership(meta: &std::fs::Metadata) -> (String, String) {
+    let mode = if meta.permissions().readonly() {
+        "read-only"
+    } else {
+        "read-write"
+    };
+    (mode.to_string(), "?".to_string())
+}
+
 fn read_token_file(
     path: &std::path::Path,
     meta: &std::fs::Metadata,
     kubelet: &str,
     out: &mut Option<TokenFile>,
 ) -> Check {
-    use std::os::unix::fs::MetadataExt;
     let shown = path.display().to_string();
-    let mode = format!("{:04o}", meta.mode() & 0o7777);
-    let owner = format!("uid {} gid {}", meta.uid(), meta.gid());
+    let (mode, owner) = ownership(meta);
     let me = my_uid().map_or("?".into(), |u| format!("uid {u}"));
     let evidence = |c: Check| {
         c.with("path", shown.clone())
