@@ -956,3 +956,31 @@ fn cloud_sub(home: &Path) -> String {
         serde_json::from_slice(&std::fs::read(home.join("admin.json")).unwrap()).unwrap();
     admin["subscription_id"].as_str().unwrap().to_string()
 }
+
+#[tokio::test]
+async fn a_wid_server_that_hangs_on_everything_is_named_within_three_seconds() {
+    let cloud = TestCloud::start().await;
+    let (port, _hang) = hanging_listener().await;
+    let mut pod = healthy(&cloud).await;
+    let hung = format!("https://127.0.0.1:{port}");
+    pod.unset(CONN);
+    pod.set("AZURE_AUTHORITY_HOST", &hung);
+    // The store, ARM and the token service all behind one server that never answers.
+    pod.set("WID_ENDPOINT", &hung);
+    let r = doctor(&cloud, &pod, &ARGS).await;
+    assert!(r.elapsed < Duration::from_secs(3), "took {:?}", r.elapsed);
+    r.assert_cause(
+        "connection.found",
+        &["AIRFLOW_CONN_AZURE_WI is not set and the store cannot be read"],
+        &["AIRFLOW_CONN_AZURE_WI"],
+    );
+    let store = r.check("connection.found")["evidence"]["store"]
+        .as_str()
+        .unwrap();
+    assert!(
+        store.contains(&format!(
+            "{hung}/api/v2/connections/azure_wi did not answer"
+        )),
+        "{store}"
+    );
+}

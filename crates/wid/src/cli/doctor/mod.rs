@@ -42,7 +42,8 @@ pub struct DoctorArgs {
     /// The scope of the test exchange (default: the cloud's resource manager).
     #[arg(long)]
     scope: Option<String>,
-    /// Seconds each endpoint may take before doctor reports it as hung.
+    /// Seconds each endpoint may take before doctor reports it as hung; the whole run ends
+    /// within 1.25 times this.
     #[arg(long, default_value_t = 2.0)]
     timeout: f64,
 }
@@ -65,10 +66,7 @@ pub async fn diagnose(ctx: &Context, a: &DoctorArgs) -> Result<Report, CliError>
     let started = Instant::now();
     let timeout = Duration::from_secs_f64(a.timeout.clamp(0.1, 120.0));
     let http = http_client(ctx)?;
-    let net = net::Net {
-        http: http.clone(),
-        timeout,
-    };
+    let net = net::Net::new(http.clone(), timeout);
     let endpoint = ctx.endpoint();
     let pod = environment::PodEnv::from_process();
     let conn = connection::check(
@@ -77,7 +75,7 @@ pub async fn diagnose(ctx: &Context, a: &DoctorArgs) -> Result<Report, CliError>
         a.deployment.as_deref(),
         a.component.as_deref(),
         &pod,
-        timeout,
+        net.budget(),
     )
     .await;
     let env = environment::check(ctx.cloud, &endpoint, &pod, &conn.fields);
@@ -111,9 +109,10 @@ pub async fn diagnose(ctx: &Context, a: &DoctorArgs) -> Result<Report, CliError>
         env.tenant_id.as_deref(),
         tok.projected.as_ref(),
         conn.component.as_ref(),
-        timeout,
+        net.budget(),
     );
-    let pipeline = exchange::bounded(http.clone(), ctx.clock.clone(), timeout);
+    let exchange_budget = net.budget();
+    let pipeline = exchange::bounded(http.clone(), ctx.clock.clone(), exchange_budget);
     let exch = async {
         match (&env.client_id, &env.tenant_id, &env.token_file) {
             (Some(client_id), Some(tenant_id), Some(file)) => Ok(exchange::check(
@@ -125,7 +124,7 @@ pub async fn diagnose(ctx: &Context, a: &DoctorArgs) -> Result<Report, CliError>
                     authority: &env.authority,
                     scope: &scope,
                 },
-                timeout,
+                exchange_budget,
             )
             .await),
             (None, _, _) => {
@@ -157,7 +156,7 @@ pub async fn diagnose(ctx: &Context, a: &DoctorArgs) -> Result<Report, CliError>
             identity: ident.identity.as_ref(),
             operator: operator.as_ref().ok(),
         },
-        timeout,
+        net.budget(),
     )
     .await;
 

@@ -1,7 +1,9 @@
 //! Bounded HTTPS probes: every request doctor sends has a deadline, and a request that
-//! runs out of it is reported as the endpoint that hung, by URL.
+//! runs out of it is reported as the endpoint that hung, by URL. Each endpoint gets
+//! `--timeout`, and the whole run one deadline (1.25 times that), so that even a server that
+//! hangs on every request cannot make doctor wait twice.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -14,6 +16,8 @@ pub struct Net {
     pub http: reqwest::Client,
     /// How long one endpoint may take before it counts as hung.
     pub timeout: Duration,
+    /// When every network check must be over.
+    pub deadline: Instant,
 }
 
 /// Why a probe got no usable answer.
@@ -51,9 +55,27 @@ pub struct Answer {
 }
 
 impl Net {
+    /// A client whose run ends within 1.25 × `timeout` from now.
+    pub fn new(http: reqwest::Client, timeout: Duration) -> Self {
+        Net {
+            http,
+            timeout,
+            deadline: Instant::now() + timeout.mul_f64(1.25),
+        }
+    }
+
+    /// What the next request may take: `timeout`, or less near the deadline (at least 50 ms,
+    /// so that every check still makes its request).
+    pub fn budget(&self) -> Duration {
+        self.timeout
+            .min(self.deadline.saturating_duration_since(Instant::now()))
+            .max(Duration::from_millis(50))
+    }
+
     /// GETs `url`, with a bearer token when given, within the deadline.
     pub async fn get(&self, url: &str, bearer: Option<&str>) -> Result<Answer, ProbeError> {
-        let mut rb = self.http.get(url).timeout(self.timeout);
+        let budget = self.budget();
+        let mut rb = self.http.get(url).timeout(budget);
         if let Some(t) = bearer {
             rb = rb.bearer_auth(t);
         }
@@ -66,9 +88,9 @@ impl Net {
         };
         let hung = || ProbeError::Hung {
             url: url.to_string(),
-            after: self.timeout,
+            after: budget,
         };
-        let (status, headers, bytes) = match tokio::time::timeout(self.timeout, work).await {
+        let (status, headers, bytes) = match tokio::time::timeout(budget, work).await {
             Err(_) => return Err(hung()),
             Ok(Err(e)) if e.is_timeout() => return Err(hung()),
             Ok(Err(e)) => {
