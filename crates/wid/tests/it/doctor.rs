@@ -984,3 +984,42 @@ async fn a_wid_server_that_hangs_on_everything_is_named_within_three_seconds() {
         "{store}"
     );
 }
+
+#[tokio::test]
+async fn a_token_past_its_rotation_warns_and_exits_zero() {
+    let cloud = TestCloud::start().await;
+    let pod = healthy(&cloud).await;
+    // Written 3000 s ago (past the kubelet's rewrite at 2880 s), valid 600 s more.
+    let now = cloud.clock.now();
+    cloud.clock.set(now - 3000);
+    std::fs::write(&pod.token_file, cloud.sa_token(NS, SA)).unwrap();
+    cloud.clock.set(now);
+    let r = doctor(
+        &cloud,
+        &pod,
+        &[
+            "--conn-id",
+            "azure_wi",
+            "--scope",
+            "https://storage.azure.com/.default",
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json["status"], "warned");
+    assert!(r.json["cause"].is_null());
+    let lifetime = r.check("token.lifetime");
+    assert_eq!(lifetime["status"], "warned", "{lifetime}");
+    assert!(
+        lifetime["summary"]
+            .as_str()
+            .unwrap()
+            .contains("not being rotated")
+    );
+    // The exchange is for the asked scope; the permissions still read ARM.
+    assert_eq!(
+        r.check("exchange.token")["evidence"]["aud"],
+        "https://storage.azure.com"
+    );
+    assert_eq!(r.check("permissions.read")["status"], "passed");
+}

@@ -479,3 +479,21 @@ fn check_connection(
     out.checks.push(c.with("cloud", cloud.name));
     out.fields = fields;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_never_quotes_the_value() {
+        let v = "azure://u:pw@h:99999/";
+        assert_eq!(
+            without_value(&format!("bad URI {v:?}: port"), v),
+            "bad URI <the value>: port"
+        );
+        let long = format!("azure://u:pw@h/?x={}", "a".repeat(300));
+        let cut = long.char_indices().nth(200).unwrap().0;
+        let msg = format!("bad URI {:?}... (320 bytes)", &long[..cut]);
+        assert!(!without_value(&msg, &long).contains("pw"));
+    }
+}
