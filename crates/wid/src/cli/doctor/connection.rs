@@ -337,18 +337,48 @@ fn check_connection(
     out: &mut Outcome,
 ) {
     let v = AZURE.validate(conn);
-    // Type.
-    match v.errors.iter().find(|e| matches!(e, RegistryError::WrongType { .. })) {
-        Some(e) => out.checks.push(Check::failed(
+    out.checks.push(type_check(conn_id, conn, pod, &v));
+    let (fields, check) = fields_check(conn_id, conn, pod, &v);
+    out.checks.push(check);
+    out.checks.push(cloud_check(cloud, conn_id, conn));
+    out.fields = fields;
+}
+
+/// `connection.type`.
+fn type_check(
+    conn_id: &str,
+    conn: &Connection,
+    pod: &super::environment::PodEnv,
+    v: &wid_model::connection::Validation,
+) -> Check {
+    match v
+        .errors
+        .iter()
+        .find(|e| matches!(e, RegistryError::WrongType { .. }))
+    {
+        Some(e) => Check::failed(
             "connection.type",
             e.to_string(),
-            format!("recreate it with --conn-type azure: `wid connections delete {conn_id}` then {}", add_command(conn_id, pod.client_id.as_deref(), pod.tenant_id.as_deref())),
-        ).with("conn_type", conn.conn_type.clone().unwrap_or_else(|| "(unset)".into()))),
-        None => out
-            .checks
-            .push(Check::passed("connection.type", "azure").with("conn_type", "azure")),
+            format!(
+                "recreate it with --conn-type azure: `wid connections delete {conn_id}` then {}",
+                add_command(conn_id, pod.client_id.as_deref(), pod.tenant_id.as_deref())
+            ),
+        )
+        .with(
+            "conn_type",
+            conn.conn_type.clone().unwrap_or_else(|| "(unset)".into()),
+        ),
+        None => Check::passed("connection.type", "azure").with("conn_type", "azure"),
     }
-    // Fields.
+}
+
+/// `connection.fields`: the two workload identity fields as the provider reads them.
+fn fields_check(
+    conn_id: &str,
+    conn: &Connection,
+    pod: &super::environment::PodEnv,
+    v: &wid_model::connection::Validation,
+) -> (Fields, Check) {
     let fields = Fields {
         client_id: extra_str(conn, MI),
         tenant_id: extra_str(conn, WT),
@@ -430,13 +460,15 @@ fn check_connection(
             )
         }
     });
-    out.checks.push(
-        check
-            .with(MI, show(&fields.client_id))
-            .with(WT, show(&fields.tenant_id))
-            .with("subscriptionId", show(&fields.subscription_id)),
-    );
-    // Cloud.
+    let check = check
+        .with(MI, show(&fields.client_id))
+        .with(WT, show(&fields.tenant_id))
+        .with("subscriptionId", show(&fields.subscription_id));
+    (fields, check)
+}
+
+/// `connection.cloud`: `cloud_environment` against `--cloud`.
+fn cloud_check(cloud: &'static CloudProfile, conn_id: &str, conn: &Connection) -> Check {
     let env = extra_str(conn, "cloud_environment");
     let wanted = match cloud.name {
         "local" | "AzureCloud" => "AzurePublicCloud",
@@ -476,8 +508,7 @@ fn check_connection(
             format!("set cloud_environment to \"{wanted}\""),
         ),
     };
-    out.checks.push(c.with("cloud", cloud.name));
-    out.fields = fields;
+    c.with("cloud", cloud.name)
 }
 
 #[cfg(test)]

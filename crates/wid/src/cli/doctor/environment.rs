@@ -71,31 +71,7 @@ fn local_fix(ctx_endpoint: &str, client_id: Option<&str>) -> String {
 
 /// Runs group 2.
 pub fn check(cloud: &'static CloudProfile, endpoint: &str, pod: &PodEnv, conn: &Fields) -> Outcome {
-    let mut checks = Vec::new();
     let local = cloud.name == "local";
-    let fix_env = if local {
-        format!(
-            "{}; in a pod: {WEBHOOK_FIX}",
-            local_fix(
-                endpoint,
-                conn.client_id.as_deref().or(pod.client_id.as_deref()),
-            )
-        )
-    } else {
-        WEBHOOK_FIX.to_string()
-    };
-    // The variables.
-    let show = |v: Option<String>| v.unwrap_or_else(|| "(not set)".into());
-    let mut missing: Vec<&str> = Vec::new();
-    if pod.client_id.is_none() {
-        missing.push("AZURE_CLIENT_ID");
-    }
-    if pod.tenant_id.is_none() {
-        missing.push("AZURE_TENANT_ID");
-    }
-    if pod.token_file.is_none() {
-        missing.push("AZURE_FEDERATED_TOKEN_FILE");
-    }
     let expected_authority = if local {
         endpoint.to_string()
     } else {
@@ -106,172 +82,12 @@ pub fn check(cloud: &'static CloudProfile, endpoint: &str, pod: &PodEnv, conn: &
         .as_deref()
         .map(normalize_authority)
         .unwrap_or_else(|| expected_authority.clone());
-    let mut vars = if pod.token_file.is_none()
-        || (!conn.both() && (pod.client_id.is_none() || pod.tenant_id.is_none()))
-    {
-        Check::failed(
-            "environment.variables",
-            format!(
-                "{} not set: the workload identity webhook did not mutate this pod",
-                missing.join(", ")
-            ),
-            fix_env.clone(),
-        )
-    } else if !missing.is_empty() {
-        Check::warned(
-            "environment.variables",
-            format!(
-                "{} not set (the connection supplies the value, but the webhook sets all four: was this pod mutated?)",
-                missing.join(", ")
-            ),
-            fix_env.clone(),
-        )
-    } else {
-        match &pod.authority_host {
-            None if local => Check::failed(
-                "environment.variables",
-                "AZURE_AUTHORITY_HOST is not set: SDKs would ask login.microsoftonline.com, not the stand-in",
-                format!("export AZURE_AUTHORITY_HOST={endpoint} (eval \"$(wid env)\" prints it)"),
-            ),
-            None => Check::warned(
-                "environment.variables",
-                format!(
-                    "AZURE_AUTHORITY_HOST is not set; SDKs default to {}",
-                    cloud.authority_host
-                ),
-                format!(
-                    "the webhook sets it; export AZURE_AUTHORITY_HOST={}/",
-                    cloud.authority_host
-                ),
-            ),
-            Some(_)
-                if authority.trim_end_matches('/') != expected_authority.trim_end_matches('/') =>
-            {
-                let other = wid_model::cloud::ALL
-                    .iter()
-                    .find(|c| {
-                        !c.authority_host.is_empty()
-                            && c.authority_host == authority.trim_end_matches('/')
-                    })
-                    .map(|c| format!(" ({}'s)", c.name))
-                    .unwrap_or_default();
-                Check::failed(
-                    "environment.variables",
-                    format!(
-                        "AZURE_AUTHORITY_HOST is {authority}{other}, but --cloud {} uses {expected_authority}",
-                        cloud.name
-                    ),
-                    format!(
-                        "export AZURE_AUTHORITY_HOST={expected_authority}, or run doctor with the cloud the pod is in"
-                    ),
-                )
-            }
-            Some(_) => Check::passed("environment.variables", "all four are set"),
-        }
-    };
-    vars = vars
-        .with("AZURE_CLIENT_ID", show(pod.client_id.clone()))
-        .with("AZURE_TENANT_ID", show(pod.tenant_id.clone()))
-        .with(
-            "AZURE_FEDERATED_TOKEN_FILE",
-            show(pod.token_file.as_ref().map(|p| p.display().to_string())),
-        )
-        .with("AZURE_AUTHORITY_HOST", show(pod.authority_host.clone()));
-    checks.push(vars);
-
-    // Consistency with the connection.
-    let mut diffs = Vec::new();
-    if conn.both() {
-        if let (Some(e), Some(c)) = (&pod.client_id, &conn.client_id)
-            && !e.eq_ignore_ascii_case(c)
-        {
-            diffs.push((
-                "client id",
-                "AZURE_CLIENT_ID",
-                e.clone(),
-                "managed_identity_client_id",
-                c.clone(),
-            ));
-        }
-        if let (Some(e), Some(c)) = (&pod.tenant_id, &conn.tenant_id)
-            && !e.eq_ignore_ascii_case(c)
-        {
-            diffs.push((
-                "tenant",
-                "AZURE_TENANT_ID",
-                e.clone(),
-                "workload_identity_tenant_id",
-                c.clone(),
-            ));
-        }
-    }
-    let consistency = if !conn.both() {
-        Check::skipped(
-            "environment.consistency",
-            "the connection does not set both workload identity fields; Airflow uses the environment's values",
-        )
-    } else if diffs.is_empty() {
-        Check::passed(
-            "environment.consistency",
-            "AZURE_CLIENT_ID and AZURE_TENANT_ID agree with the connection",
-        )
-    } else {
-        let (what, env, ev, field, cv) = &diffs[0];
-        let mut c = Check::failed(
-            "environment.consistency",
-            format!(
-                "the {what} differs: {env} is {ev}, the connection's {field} is {cv}; Airflow uses the connection's, the webhook injected the service account's"
-            ),
-            format!(
-                "set {field} to \"{ev}\" in the connection if {ev} is the identity's {what} (`wid identity show` prints it), else fix the service account's annotation azure.workload.identity/{}",
-                if *what == "tenant" {
-                    "tenant-id"
-                } else {
-                    "client-id"
-                }
-            ),
-        );
-        for (_, env, ev, field, cv) in &diffs {
-            c = c.with(*env, ev.clone()).with(*field, cv.clone());
-        }
-        c
-    };
-    checks.push(consistency);
-
-    // The token file.
     let mut token_file = None;
-    let tf = match &pod.token_file {
-        None => Check::skipped(
-            "environment.token_file",
-            "AZURE_FEDERATED_TOKEN_FILE is not set",
-        ),
-        Some(path) => {
-            let shown = path.display().to_string();
-            let kubelet = if local {
-                format!(
-                    "keep it written as the kubelet does: wid issuer token --namespace <namespace> --service-account <service account> --write {shown}"
-                )
-            } else {
-                "check the pod's projected volume azure-identity-token (mounted at /var/run/secrets/azure/tokens by the webhook); recreate the pod".to_string()
-            };
-            match std::fs::metadata(path) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Check::failed(
-                    "environment.token_file",
-                    format!("{shown} does not exist"),
-                    kubelet,
-                )
-                .with("path", shown),
-                Err(e) => Check::failed(
-                    "environment.token_file",
-                    format!("{shown} cannot be examined: {e}"),
-                    kubelet,
-                )
-                .with("path", shown),
-                Ok(meta) => read_token_file(path, &meta, &kubelet, &mut token_file),
-            }
-        }
-    };
-    checks.push(tf);
+    let checks = vec![
+        variables(cloud, endpoint, pod, conn, &authority, &expected_authority),
+        consistency(pod, conn),
+        token_file_check(local, pod, &mut token_file),
+    ];
     Outcome {
         checks,
         token_file,
@@ -286,6 +102,186 @@ pub fn check(cloud: &'static CloudProfile, endpoint: &str, pod: &PodEnv, conn: &
         } else {
             pod.tenant_id.clone()
         },
+    }
+}
+
+/// `environment.variables`: all four set, the authority this cloud's.
+fn variables(
+    cloud: &'static CloudProfile,
+    endpoint: &str,
+    pod: &PodEnv,
+    conn: &Fields,
+    authority: &str,
+    expected_authority: &str,
+) -> Check {
+    const ID: &str = "environment.variables";
+    let local = cloud.name == "local";
+    let fix_env = if local {
+        format!(
+            "{}; in a pod: {WEBHOOK_FIX}",
+            local_fix(
+                endpoint,
+                conn.client_id.as_deref().or(pod.client_id.as_deref()),
+            )
+        )
+    } else {
+        WEBHOOK_FIX.to_string()
+    };
+    let show = |v: Option<String>| v.unwrap_or_else(|| "(not set)".into());
+    let missing: Vec<&str> = [
+        ("AZURE_CLIENT_ID", pod.client_id.is_none()),
+        ("AZURE_TENANT_ID", pod.tenant_id.is_none()),
+        ("AZURE_FEDERATED_TOKEN_FILE", pod.token_file.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(n, m)| m.then_some(n))
+    .collect();
+    let check = if pod.token_file.is_none()
+        || (!conn.both() && (pod.client_id.is_none() || pod.tenant_id.is_none()))
+    {
+        Check::failed(
+            ID,
+            format!(
+                "{} not set: the workload identity webhook did not mutate this pod",
+                missing.join(", ")
+            ),
+            fix_env,
+        )
+    } else if !missing.is_empty() {
+        Check::warned(
+            ID,
+            format!(
+                "{} not set (the connection supplies the value, but the webhook sets all four: was this pod mutated?)",
+                missing.join(", ")
+            ),
+            fix_env,
+        )
+    } else {
+        match &pod.authority_host {
+            None if local => Check::failed(
+                ID,
+                "AZURE_AUTHORITY_HOST is not set: SDKs would ask login.microsoftonline.com, not the stand-in",
+                format!("export AZURE_AUTHORITY_HOST={endpoint} (eval \"$(wid env)\" prints it)"),
+            ),
+            None => Check::warned(
+                ID,
+                format!(
+                    "AZURE_AUTHORITY_HOST is not set; SDKs default to {}",
+                    cloud.authority_host
+                ),
+                format!(
+                    "the webhook sets it; export AZURE_AUTHORITY_HOST={}/",
+                    cloud.authority_host
+                ),
+            ),
+            Some(_) if authority != expected_authority.trim_end_matches('/') => {
+                let other = wid_model::cloud::ALL
+                    .iter()
+                    .find(|c| !c.authority_host.is_empty() && c.authority_host == authority)
+                    .map(|c| format!(" ({}'s)", c.name))
+                    .unwrap_or_default();
+                Check::failed(
+                    ID,
+                    format!(
+                        "AZURE_AUTHORITY_HOST is {authority}{other}, but --cloud {} uses {expected_authority}",
+                        cloud.name
+                    ),
+                    format!(
+                        "export AZURE_AUTHORITY_HOST={expected_authority}, or run doctor with the cloud the pod is in"
+                    ),
+                )
+            }
+            Some(_) => Check::passed(ID, "all four are set"),
+        }
+    };
+    check
+        .with("AZURE_CLIENT_ID", show(pod.client_id.clone()))
+        .with("AZURE_TENANT_ID", show(pod.tenant_id.clone()))
+        .with(
+            "AZURE_FEDERATED_TOKEN_FILE",
+            show(pod.token_file.as_ref().map(|p| p.display().to_string())),
+        )
+        .with("AZURE_AUTHORITY_HOST", show(pod.authority_host.clone()))
+}
+
+/// `environment.consistency`: the variables against the connection's two fields.
+fn consistency(pod: &PodEnv, conn: &Fields) -> Check {
+    const ID: &str = "environment.consistency";
+    if !conn.both() {
+        return Check::skipped(
+            ID,
+            "the connection does not set both workload identity fields; Airflow uses the environment's values",
+        );
+    }
+    let pairs = [
+        (
+            "client id",
+            "AZURE_CLIENT_ID",
+            &pod.client_id,
+            "managed_identity_client_id",
+            &conn.client_id,
+            "client-id",
+        ),
+        (
+            "tenant",
+            "AZURE_TENANT_ID",
+            &pod.tenant_id,
+            "workload_identity_tenant_id",
+            &conn.tenant_id,
+            "tenant-id",
+        ),
+    ];
+    let diffs: Vec<_> = pairs
+        .into_iter()
+        .filter_map(|(what, env, ev, field, cv, annotation)| match (ev, cv) {
+            (Some(e), Some(c)) if !e.eq_ignore_ascii_case(c) => {
+                Some((what, env, e.clone(), field, c.clone(), annotation))
+            }
+            _ => None,
+        })
+        .collect();
+    let Some((what, env, ev, field, cv, annotation)) = diffs.first() else {
+        return Check::passed(
+            ID,
+            "AZURE_CLIENT_ID and AZURE_TENANT_ID agree with the connection",
+        );
+    };
+    let mut c = Check::failed(
+        ID,
+        format!(
+            "the {what} differs: {env} is {ev}, the connection's {field} is {cv}; Airflow uses the connection's, the webhook injected the service account's"
+        ),
+        format!(
+            "set {field} to \"{ev}\" in the connection if {ev} is the identity's {what} (`wid identity show` prints it), else fix the service account's annotation azure.workload.identity/{annotation}"
+        ),
+    );
+    for (_, env, ev, field, cv, _) in &diffs {
+        c = c.with(*env, ev.clone()).with(*field, cv.clone());
+    }
+    c
+}
+
+/// `environment.token_file`: the file exists and this user can read it.
+fn token_file_check(local: bool, pod: &PodEnv, out: &mut Option<TokenFile>) -> Check {
+    const ID: &str = "environment.token_file";
+    let Some(path) = &pod.token_file else {
+        return Check::skipped(ID, "AZURE_FEDERATED_TOKEN_FILE is not set");
+    };
+    let shown = path.display().to_string();
+    let kubelet = if local {
+        format!(
+            "keep it written as the kubelet does: wid issuer token --namespace <namespace> --service-account <service account> --write {shown}"
+        )
+    } else {
+        "check the pod's projected volume azure-identity-token (mounted at /var/run/secrets/azure/tokens by the webhook); recreate the pod".to_string()
+    };
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Check::failed(ID, format!("{shown} does not exist"), kubelet).with("path", shown)
+        }
+        Err(e) => Check::failed(ID, format!("{shown} cannot be examined: {e}"), kubelet)
+            .with("path", shown),
+        Ok(meta) => read_token_file(path, &meta, &kubelet, out),
     }
 }
 
