@@ -83,35 +83,9 @@ impl Run {
     }
 }
 
-async fn doctor(cloud: &TestCloud, pod: &Pod, args: &[&str]) -> Run {
-    let started = Instant::now();
-    let mut cmd = tokio::process::Command::new(WID);
-    cmd.arg("doctor").args(args).args(["--output", "json"]);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AZURE_") || k.starts_with("AIRFLOW_CONN_") || k.starts_with("WID_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("WID_HOME", cloud.home.root())
-        .env("WID_ENDPOINT", &cloud.endpoint)
-        // Never probe a real IMDS from a test.
-        .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9");
-    for (k, v) in &pod.env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().await.expect("run wid doctor");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        json: serde_json::from_str(&stdout).unwrap_or(Value::Null),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        stdout,
-        elapsed: started.elapsed(),
-    }
-}
-
-/// The same run in text form (what a user reads).
-async fn doctor_text(cloud: &TestCloud, pod: &Pod, args: &[&str]) -> (i32, String) {
+/// `wid doctor ARGS` in the pod's environment only: nothing of the test's own `AZURE_*`,
+/// `AIRFLOW_CONN_*` or `WID_*` leaks in, and IMDS is a closed loopback port.
+fn doctor_command(cloud: &TestCloud, pod: &Pod, args: &[&str]) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(WID);
     cmd.arg("doctor").args(args);
     for (k, _) in std::env::vars() {
@@ -125,7 +99,32 @@ async fn doctor_text(cloud: &TestCloud, pod: &Pod, args: &[&str]) -> (i32, Strin
     for (k, v) in &pod.env {
         cmd.env(k, v);
     }
-    let out = cmd.output().await.expect("run wid doctor");
+    cmd
+}
+
+async fn doctor(cloud: &TestCloud, pod: &Pod, args: &[&str]) -> Run {
+    let started = Instant::now();
+    let out = doctor_command(cloud, pod, args)
+        .args(["--output", "json"])
+        .output()
+        .await
+        .expect("run wid doctor");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        json: serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        stdout,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// The same run in text form (what a user reads): exit code, stdout and stderr.
+async fn doctor_text(cloud: &TestCloud, pod: &Pod, args: &[&str]) -> (i32, String) {
+    let out = doctor_command(cloud, pod, args)
+        .output()
+        .await
+        .expect("run wid doctor");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
