@@ -1022,3 +1022,29 @@ async fn a_token_past_its_rotation_warns_and_exits_zero() {
     );
     assert_eq!(r.check("permissions.read")["status"], "passed");
 }
+
+#[tokio::test]
+async fn principal_id_in_place_of_the_client_id() {
+    let cloud = TestCloud::start().await;
+    let mut pod = healthy(&cloud).await;
+    let principal = pod.principal_id.clone();
+    pod.set("AZURE_CLIENT_ID", &principal);
+    pod.connection(json!({"managed_identity_client_id": principal, "workload_identity_tenant_id": cloud.tenant}));
+    let r = doctor(&cloud, &pod, &ARGS).await;
+    r.assert_cause(
+        "identity.exists",
+        &[
+            &format!("{principal} is the Principal ID of identity 'airflow-mi'"),
+            "AADSTS700016",
+        ],
+        &[&format!("use its Client ID {}", pod.client_id)],
+    );
+    assert!(
+        r.check("exchange.token")["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("AADSTS700016"),
+        "{}",
+        r.stdout
+    );
+}
