@@ -440,6 +440,46 @@ mod tests {
         );
     }
 
+    /// A loopback HTTP server that answers once with this `Date`.
+    async fn dated_server(date: &'static str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        tokio::spawn(async move {
+            if let Ok((mut s, _)) = l.accept().await {
+                let mut buf = [0u8; 2048];
+                let _ = s.read(&mut buf).await;
+                let r = format!(
+                    "HTTP/1.1 400 Bad Request\r\ndate: {date}\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
+                );
+                let _ = s.write_all(r.as_bytes()).await;
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn clock_skew_against_the_token_services_date() {
+        use super::super::report::Status;
+        let net = Net::new(reqwest::Client::new(), std::time::Duration::from_secs(2));
+        let date = "Thu, 03 Dec 2026 07:31:48 GMT";
+        let server = 1_796_283_108;
+        let url = dated_server(date).await;
+        let c = clock_skew(&net, &url, Some("t"), || server + 10).await;
+        assert_eq!(c.status, Status::Passed, "{c:?}");
+        let url = dated_server(date).await;
+        let c = clock_skew(&net, &url, Some("t"), || server + 120).await;
+        assert_eq!(c.status, Status::Warned, "{c:?}");
+        let url = dated_server(date).await;
+        let c = clock_skew(&net, &url, Some("t"), || server - 900).await;
+        assert_eq!(c.status, Status::Failed, "{c:?}");
+        assert!(
+            c.summary.contains("-900 s off") && c.summary.contains("AADSTS700024"),
+            "{}",
+            c.summary
+        );
+    }
+
     #[test]
     fn decodes_claims_and_rejects_garbage() {
         let b = |v: &str| wid_jose::b64url(v.as_bytes());
