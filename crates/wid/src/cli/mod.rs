@@ -1,8 +1,9 @@
 //! The command line: `wid up`, `wid identity ...`, `wid group ...`, `wid issuer ...`,
-//! `wid env`. Flag names follow `az` for cloud resources.
+//! `wid env`, `wid doctor`. Flag names follow `az` for cloud resources.
 
 mod connections;
 mod deployment;
+mod doctor;
 mod env;
 mod group;
 mod identity;
@@ -74,6 +75,8 @@ pub enum Command {
     Connections(connections::ConnectionsCommand),
     /// Get an access token through the Azure credential chain (workload identity first).
     Token(token::TokenArgs),
+    /// Diagnose a workload identity connection: name the first cause and its fix.
+    Doctor(doctor::DoctorArgs),
 }
 
 /// A CLI failure: printed to stderr, exit code 1.
@@ -184,6 +187,7 @@ pub fn main() -> ExitCode {
             Command::Connections(c) => connections::run(&ctx, c).await,
             Command::Role(c) => role::run(&ctx, c).await,
             Command::Deployment(c) => deployment::run(&ctx, c).await,
+            Command::Doctor(a) => doctor::run(&ctx, a).await,
         }
     });
     match result {

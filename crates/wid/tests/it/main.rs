@@ -11,6 +11,7 @@ mod cli_env;
 mod cli_session;
 mod connections_api;
 mod credential;
+mod doctor;
 mod hostile;
 mod issuer;
 mod js_sdk;
