@@ -86,8 +86,10 @@ pub fn local(sdk: Sdk, ca: &Path, home: &Path) -> SdkSetup {
         Sdk::Az => SdkSetup {
             vars: Vec::new(),
             notes: vec![
-                "the Azure CLI trusts REQUESTS_CA_BUNDLE; turn instance discovery off once:".into(),
+                "the Azure CLI trusts REQUESTS_CA_BUNDLE; register wid as a cloud (it reads /metadata/endpoints) and turn instance discovery off, once:".into(),
+                "  az cloud register -n wid --endpoint-resource-manager \"$WID_ENDPOINT\" && az cloud set -n wid".into(),
                 "  az config set core.instance_discovery=false".into(),
+                "  az login --service-principal -u <client id> -t <tenant id> --federated-token \"$(cat $AZURE_FEDERATED_TOKEN_FILE)\"".into(),
             ],
         },
     }
