@@ -54,7 +54,7 @@ pub enum JsonFormError {
     /// A field other than `extra` and `port` is not a string or null.
     #[error(
         "connection JSON: `{field}` must be a string or null, not {}; quote it",
-        preview(value)
+        if field == "password" { "a value not shown here (it is the password)".to_string() } else { preview(value) }
     )]
     FieldNotString {
         /// The key.

@@ -24,7 +24,7 @@ pub enum UriError {
     /// More than two `://`, or `@` / `:` before the second one.
     #[error(
         "invalid connection URI {}: {reason}; write <type>://<login>:<password>@<host>:<port>/<schema>?<extra>, percent-encoding every part (a host with a protocol may add one `<protocol>://` before the host)",
-        preview(uri)
+        preview(&redacted(uri))
     )]
     InvalidConnectionString {
         /// The URI.
@@ -35,7 +35,7 @@ pub enum UriError {
     /// Python's `urlsplit` refused it (brackets, port, netloc).
     #[error(
         "invalid connection URI {}: {source}; {}",
-        preview(uri),
+        preview(&redacted(uri)),
         split_remedy(source)
     )]
     Split {
@@ -47,8 +47,8 @@ pub enum UriError {
     /// A query value that Python's JSON reader fails on with an error other than a decode error
     /// (an integer of more than 4,300 digits, deep nesting, an unpaired surrogate).
     #[error(
-        "invalid connection URI: query value of `{key}` {}: {source}; shorten it or pass the whole extra as __extra__",
-        preview(value)
+        "invalid connection URI: query value of `{key}` ({} bytes): {source}; shorten it or pass the whole extra as __extra__",
+        value.len()
     )]
     QueryValue {
         /// The query key.
@@ -61,6 +61,49 @@ pub enum UriError {
     /// The resulting `extra` is not a JSON object.
     #[error("invalid connection URI: {0}")]
     Extra(#[from] ExtraError),
+}
+
+/// A URI as an error may show it: the password in the user info and every query value are
+/// replaced by `***` (either may hold a secret), the rest is kept so the mistake stays visible.
+pub(crate) fn redacted(uri: &str) -> String {
+    let (head, query) = match uri.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (uri, None),
+    };
+    let mut out = String::with_capacity(uri.len());
+    // The user info ends at the last `@` before the path; its password after the first `:`.
+    let start = head.find("://").map(|i| i + 3).unwrap_or(0);
+    let netloc_end = head[start..]
+        .find('/')
+        .map(|i| start + i)
+        .unwrap_or(head.len());
+    match head[start..netloc_end].rfind('@') {
+        Some(at) => {
+            let userinfo = &head[start..start + at];
+            out.push_str(&head[..start]);
+            match userinfo.split_once(':') {
+                Some((login, _)) => {
+                    out.push_str(login);
+                    out.push_str(":***");
+                }
+                None => out.push_str(userinfo),
+            }
+            out.push_str(&head[start + at..]);
+        }
+        None => out.push_str(head),
+    }
+    if let Some(q) = query {
+        out.push('?');
+        let masked: Vec<String> = q
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) => format!("{k}=***"),
+                None => kv.to_string(),
+            })
+            .collect();
+        out.push_str(&masked.join("&"));
+    }
+    out
 }
 
 fn split_remedy(error: &SplitError) -> &'static str {
@@ -328,6 +371,22 @@ pub fn redacted_uri(conn: &Connection) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn errors_never_show_the_password_or_query_values() {
+        let e =
+            Connection::from_uri("postgres://user:s3cr%40t@db.example:notaport/app?sslkey=k3y&x")
+                .unwrap_err()
+                .to_string();
+        assert!(!e.contains("s3cr") && !e.contains("k3y"), "{e}");
+        assert!(
+            e.contains("postgres://user:***@db.example:notaport/app?sslkey=***&x"),
+            "{e}"
+        );
+        assert_eq!(redacted("a://h/p"), "a://h/p");
+        assert_eq!(redacted("a://u@h"), "a://u@h");
+        assert_eq!(redacted("a://u:p@w@h:1/s?k=v"), "a://u:***@h:1/s?k=***");
+    }
+
     use super::*;
 
     fn parse(uri: &str) -> Connection {
