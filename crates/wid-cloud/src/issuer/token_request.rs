@@ -71,6 +71,18 @@ pub async fn admin_only(s: &CloudState, headers: &HeaderMap) -> Result<(), Respo
             &format!("Unauthorized: {e:?}; send a bearer token of the wid administrator"),
         )
     })?;
+    // Only a token meant for wid itself (ARM, as the CLI asks for, or wid's API) is an
+    // administrator's credential here; the same principal's token for Storage is not.
+    let audience = caller.audience.as_str();
+    if !wid_model::cloud::ARM_AUDIENCES.contains(&audience) && audience != "api://wid" {
+        return Err(k8s_status(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            &format!(
+                "Unauthorized: the token's audience '{audience}' is not wid's; send a token for https://management.azure.com/ (what `wid` gets) or api://wid"
+            ),
+        ));
+    }
     match s
         .store
         .find_application(&caller.tenant_id, &caller.app_id)

@@ -409,17 +409,27 @@ async fn twenty_credentials_then_refusal_and_paging() {
 
 #[tokio::test]
 async fn concurrent_writes_on_one_identity_get_409() {
+    // The first write holds its identity for 3 s; the second is sent once the first is seen
+    // holding it (no race on a sleep), so it must meet the hold.
     let c = TestCloud::start_with(Options {
-        fic_write_hold: std::time::Duration::from_millis(800),
+        fic_write_hold: std::time::Duration::from_secs(3),
         ..Default::default()
     })
     .await;
-    c.create_identity("mi-busy").await;
+    let (_, principal) = c.create_identity("mi-busy").await;
     let iss = c.issuer();
     let (a, b) = tokio::join!(
         c.put_fic("mi-busy", "first", &iss, "system:serviceaccount:n:a", AUD),
         async {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let lock = c.state().fic_lock(&principal);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while lock.try_lock().is_ok() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the first write never held the identity"
+                );
+                tokio::task::yield_now().await;
+            }
             c.put_fic("mi-busy", "second", &iss, "system:serviceaccount:n:b", AUD)
                 .await
         }

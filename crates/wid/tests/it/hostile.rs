@@ -54,7 +54,14 @@ async fn malformed_assertions_are_4xx() {
     for (i, a) in cases.iter().enumerate() {
         let (s, v) = c.exchange(&client_id, a, SCOPE_ARM).await;
         assert!((400..500).contains(&s), "case {i}: {s} {v}");
-        assert!(v["error_codes"][0].is_u64() || s == 400, "case {i}: {v}");
+        assert!(
+            v["error_codes"][0].is_u64(),
+            "case {i}: an AADSTS code: {v}"
+        );
+        assert!(
+            v["error"].is_string() && v["correlation_id"].is_string(),
+            "case {i}: {v}"
+        );
     }
     // Still serving.
     assert_eq!(c.exchange(&client_id, &good, SCOPE_ARM).await.0, 200);

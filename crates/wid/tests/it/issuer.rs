@@ -100,6 +100,35 @@ async fn rotation_keeps_old_key_until_its_tokens_expire() {
         .unwrap()
         .to_string();
 
+    // The administrator's token for another resource is not a credential for wid.
+    let admin = c.home.admin().unwrap();
+    let storage = wid_credential::ClientSecretCredential::new(
+        &c.endpoint,
+        &admin.tenant_id,
+        &admin.client_id,
+        wid_credential::Secret::new(admin.client_secret),
+        c.http.clone(),
+    )
+    .get_token("https://storage.azure.com/.default", c.clock.now())
+    .await
+    .unwrap();
+    let (s, _, v) = c
+        .call(
+            Method::POST,
+            "/issuer/keys/rotate?purpose=issuer",
+            Some(storage.token.expose()),
+            None,
+        )
+        .await;
+    assert_eq!(s, 401, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("audience 'https://storage.azure.com' is not wid's"),
+        "{v}"
+    );
+
     let tok = c.admin_token().await;
     let (s, _, v) = c
         .call(
