@@ -75,6 +75,9 @@ impl From<wid_store::StoreError> for ApiError {
                     "The database is read-only ({m}); nothing was changed. Give wid write access to its data directory."
                 ),
             ),
+            // What the request asked for cannot be done (a pattern of too many terms, a
+            // connection without a type): the caller's to fix, so a 400 that says why.
+            wid_store::StoreError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, m),
             other => ApiError::internal(other),
         }
     }

@@ -36,7 +36,7 @@ use pyjson::{JsonTextError, Object, Value};
 /// tells the two apart (a URI always gives a `host` and a `schema`, possibly empty). The one
 /// exception is Airflow's own: the model ignores an empty password (`set_password` skips falsy
 /// values), so the core codecs treat `Some("")` as `None`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Connection {
     /// The connection id (`None` for a connection read from a URI or JSON alone).
     pub conn_id: Option<String>,
@@ -58,6 +58,26 @@ pub struct Connection {
     pub extra: Option<String>,
 }
 
+/// Shows everything but the password and the extra (which may hold keys and tokens): those
+/// appear as `<redacted N bytes>`, so a connection can be logged or put in an error.
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted =
+            |v: &Option<String>| v.as_ref().map(|s| format!("<redacted {} bytes>", s.len()));
+        f.debug_struct("Connection")
+            .field("conn_id", &self.conn_id)
+            .field("conn_type", &self.conn_type)
+            .field("description", &self.description)
+            .field("host", &self.host)
+            .field("schema", &self.schema)
+            .field("login", &self.login)
+            .field("password", &redacted(&self.password))
+            .field("port", &self.port)
+            .field("extra", &redacted(&self.extra))
+            .finish()
+    }
+}
+
 /// Which of Airflow's two `Connection` classes to follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UriFlavor {
@@ -76,29 +96,27 @@ pub enum UriFlavor {
 pub enum ExtraError {
     /// Not JSON at all.
     #[error(
-        "extra of connection {} is not JSON ({source}): {}; write a JSON object such as {{\"key\": \"value\"}}",
-        display_id(conn_id),
-        preview(text)
+        "extra of connection {} is not JSON ({source}; {len} bytes, not shown: an extra may hold secrets); write a JSON object such as {{\"key\": \"value\"}}",
+        display_id(conn_id)
     )]
     NotJson {
         /// The connection id, if known.
         conn_id: Option<String>,
-        /// The offending text (shortened in messages).
-        text: String,
+        /// The length of the offending text; the text itself is never kept in an error.
+        len: usize,
         /// What the JSON reader said.
         source: JsonTextError,
     },
     /// JSON, but not an object.
     #[error(
-        "extra of connection {} is JSON but not an object: {}; Airflow requires a JSON object (a Python dict), e.g. {{\"key\": \"value\"}}",
-        display_id(conn_id),
-        preview(text)
+        "extra of connection {} is JSON but not an object ({len} bytes, not shown: an extra may hold secrets); Airflow requires a JSON object (a Python dict), e.g. {{\"key\": \"value\"}}",
+        display_id(conn_id)
     )]
     NotAnObject {
         /// The connection id, if known.
         conn_id: Option<String>,
-        /// The offending text (shortened in messages).
-        text: String,
+        /// The length of the offending text; the text itself is never kept in an error.
+        len: usize,
     },
 }
 
@@ -176,11 +194,11 @@ pub(crate) fn parse_extra(text: &str, conn_id: Option<&str>) -> Result<Object, E
         Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(ExtraError::NotAnObject {
             conn_id: conn_id.map(str::to_string),
-            text: text.to_string(),
+            len: text.len(),
         }),
         Err(source) => Err(ExtraError::NotJson {
             conn_id: conn_id.map(str::to_string),
-            text: text.to_string(),
+            len: text.len(),
             source,
         }),
     }
@@ -188,6 +206,30 @@ pub(crate) fn parse_extra(text: &str, conn_id: Option<&str>) -> Result<Object, E
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn debug_and_errors_keep_secrets_out() {
+        let c = Connection {
+            conn_id: Some("pg".into()),
+            password: Some("hunter2".into()),
+            extra: Some(r#"{"sas_token": "sv=s3cr3t"}"#.into()),
+            ..Connection::new("postgres")
+        };
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
+        assert!(shown.contains("<redacted 7 bytes>"), "{shown}");
+        let e = parse_extra(r#"{"key": "sv=s3cr3t""#, Some("pg")).unwrap_err();
+        assert!(
+            !e.to_string().contains("s3cr3t") && !format!("{e:?}").contains("s3cr3t"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("19 bytes, not shown"), "{e}");
+        let e = parse_extra(r#"["s3cr3t"]"#, None).unwrap_err();
+        assert!(!e.to_string().contains("s3cr3t"), "{e}");
+    }
+
     use super::*;
 
     #[test]
@@ -200,7 +242,9 @@ mod tests {
         let err = c.validate_extra().unwrap_err();
         assert!(matches!(err, ExtraError::NotAnObject { .. }));
         assert!(
-            err.to_string().contains("`a`") && err.to_string().contains("[1]"),
+            err.to_string().contains("`a`")
+                && err.to_string().contains("3 bytes, not shown")
+                && !err.to_string().contains("[1]"),
             "{err}"
         );
         c.extra = Some("{not json}".into());
@@ -209,7 +253,10 @@ mod tests {
             err.airflow_message(),
             "Encountered non-JSON in `extra` field for connection None."
         );
-        assert!(err.to_string().contains("{not json}"), "{err}");
+        assert!(
+            !err.to_string().contains("{not json}") && err.to_string().contains("10 bytes"),
+            "{err}"
+        );
     }
 
     #[test]

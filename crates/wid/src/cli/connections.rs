@@ -63,7 +63,7 @@ pub struct IdArg {
 }
 
 /// Flags of `add`, as `airflow connections add`.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct AddArgs {
     /// The connection id.
     conn_id: String,
@@ -97,6 +97,27 @@ pub struct AddArgs {
     /// Extra, a JSON object.
     #[arg(long)]
     conn_extra: Option<String>,
+}
+
+/// The URI, JSON, password and extra may hold secrets: shown as their lengths only.
+impl std::fmt::Debug for AddArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted =
+            |v: &Option<String>| v.as_ref().map(|s| format!("<redacted {} bytes>", s.len()));
+        f.debug_struct("AddArgs")
+            .field("conn_id", &self.conn_id)
+            .field("conn_uri", &redacted(&self.conn_uri))
+            .field("conn_json", &redacted(&self.conn_json))
+            .field("conn_type", &self.conn_type)
+            .field("conn_description", &self.conn_description)
+            .field("conn_host", &self.conn_host)
+            .field("conn_login", &self.conn_login)
+            .field("conn_password", &redacted(&self.conn_password))
+            .field("conn_schema", &self.conn_schema)
+            .field("conn_port", &self.conn_port)
+            .field("conn_extra", &redacted(&self.conn_extra))
+            .finish()
+    }
 }
 
 /// File formats of export and import.

@@ -198,3 +198,43 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    #[test]
+    fn parsed_arguments_never_show_a_secret_in_debug() {
+        let cli = Cli::try_parse_from([
+            "wid",
+            "connections",
+            "add",
+            "pg",
+            "--conn-type",
+            "postgres",
+            "--conn-password",
+            "hunter2",
+            "--conn-extra",
+            r#"{"sas_token": "s3cr3t"}"#,
+        ])
+        .unwrap();
+        let shown = format!("{cli:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
+        assert!(shown.contains("<redacted 7 bytes>"), "{shown}");
+        let cli = Cli::try_parse_from([
+            "wid",
+            "connections",
+            "add",
+            "pg",
+            "--conn-uri",
+            "postgres://u:hunter2@h/db",
+        ])
+        .unwrap();
+        assert!(!format!("{cli:?}").contains("hunter2"));
+    }
+}

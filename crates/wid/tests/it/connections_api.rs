@@ -353,6 +353,24 @@ async fn listing_bulk_and_big_extras() {
     let (s, v) = api(&c, Method::GET, "/api/v2/connections/big_extra", None).await;
     assert_eq!(s, 200);
     assert!(v["extra"].as_str().unwrap().len() > 1024 * 1024);
+    // A pattern of more alternatives than the store takes is the caller's mistake: a 400 that
+    // says why, never a 500.
+    let pattern = vec!["a"; 65].join("|");
+    let (s, v) = api(
+        &c,
+        Method::GET,
+        &format!("/api/v2/connections?connection_id_pattern={pattern}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("65 `|`-separated terms; at most 64"),
+        "{v}"
+    );
     // The test endpoint answers in Airflow's shape; here the server has no workload identity.
     let (s, v) = api(
         &c,
