@@ -40,6 +40,18 @@ pub enum KeyError {
     /// The key material failed.
     #[error(transparent)]
     Jose(#[from] JoseError),
+    /// The blocking pool that generates keys failed (a panic or a shutdown).
+    #[error("key generation did not finish: {0}")]
+    Generation(String),
+}
+
+/// Generates an RSA key on tokio's blocking pool: it takes tens of milliseconds of CPU, which
+/// would stall every request sharing the executor thread.
+async fn generate() -> Result<SigningKey, KeyError> {
+    tokio::task::spawn_blocking(SigningKey::generate)
+        .await
+        .map_err(|e| KeyError::Generation(e.to_string()))?
+        .map_err(KeyError::from)
 }
 
 #[derive(Debug)]
@@ -64,7 +76,7 @@ pub struct KeyRing {
 async fn load_set(store: &Store, purpose: Purpose, now: i64) -> Result<Set, KeyError> {
     let mut rows = store.list_keys(purpose.as_str(), now).await?;
     if !rows.iter().any(|r| r.retired_at.is_none()) {
-        let k = SigningKey::generate()?;
+        let k = generate().await?;
         let row = StoredKey {
             kid: k.kid().to_string(),
             purpose: purpose.as_str().into(),
@@ -142,7 +154,7 @@ impl KeyRing {
     /// Replaces the active key with a new one; the old one stays published for
     /// [`Purpose::retention`] seconds. Returns the new key id.
     pub async fn rotate(&self, store: &Store, p: Purpose, now: i64) -> Result<String, KeyError> {
-        let k = Arc::new(SigningKey::generate()?);
+        let k = Arc::new(generate().await?);
         let expires_at = now + p.retention();
         store
             .rotate_key(

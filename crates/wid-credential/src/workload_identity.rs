@@ -221,22 +221,27 @@ impl WorkloadIdentityCredential {
         })
     }
 
-    fn read_assertion(&self, force: bool) -> Result<Assertion, CredentialError> {
+    /// Reads the token file (off the executor: tokio's file operations run on its blocking
+    /// pool), unless the copy read before is still good.
+    async fn read_assertion(&self, force: bool) -> Result<Assertion, CredentialError> {
         let now = self.pipeline.clock.now();
-        let mtime = std::fs::metadata(&self.token_file)
+        let mtime = tokio::fs::metadata(&self.token_file)
+            .await
             .and_then(|m| m.modified())
             .ok();
-        let mut slot = self.assertion.lock().unwrap_or_else(|e| e.into_inner());
-        if !force
-            && let Some(a) = slot.as_ref()
-            && now - a.read_at < REREAD_INTERVAL
-            && a.exp - now > EXPIRY_MARGIN
-            && a.mtime == mtime
-        {
-            return Ok(a.clone());
+        if !force {
+            let slot = self.assertion.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(a) = slot.as_ref()
+                && now - a.read_at < REREAD_INTERVAL
+                && a.exp - now > EXPIRY_MARGIN
+                && a.mtime == mtime
+            {
+                return Ok(a.clone());
+            }
         }
-        let text =
-            std::fs::read_to_string(&self.token_file).map_err(|e| CredentialError::TokenFile {
+        let text = tokio::fs::read_to_string(&self.token_file)
+            .await
+            .map_err(|e| CredentialError::TokenFile {
                 path: self.token_file.display().to_string(),
                 detail: e.to_string(),
             })?;
@@ -273,7 +278,7 @@ impl WorkloadIdentityCredential {
             read_at: now,
             mtime,
         };
-        *slot = Some(a.clone());
+        *self.assertion.lock().unwrap_or_else(|e| e.into_inner()) = Some(a.clone());
         Ok(a)
     }
 
@@ -300,12 +305,12 @@ impl WorkloadIdentityCredential {
         scopes: &[&str],
     ) -> Result<(AccessToken, Option<i64>), CredentialError> {
         let scope = scopes.join(" ");
-        let a = self.read_assertion(false)?;
+        let a = self.read_assertion(false).await?;
         let first = self.post(tenant, &scope, &a).await;
         let (result, a) = match first {
             Err(CredentialError::Token(t)) if t.code == Some(700024) => {
                 // The file may have been rotated since it was read: read it again and retry once.
-                let fresh = self.read_assertion(true)?;
+                let fresh = self.read_assertion(true).await?;
                 if fresh.jwt != a.jwt {
                     tracing::info!(file = %self.token_file.display(), "retrying with the rotated token file after AADSTS700024");
                     (self.post(tenant, &scope, &fresh).await, fresh)
