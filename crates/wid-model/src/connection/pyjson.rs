@@ -15,7 +15,6 @@
 //! One difference remains and is reported as [`JsonTextError::LoneSurrogate`]: Python accepts an
 //! unpaired `\ud800` escape, a Rust string cannot hold it.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// Nesting deeper than this is refused (CPython raises `RecursionError` near 1,000).
@@ -43,10 +42,18 @@ pub enum Value {
     Object(Object),
 }
 
-/// A JSON object as a Python `dict`: unique keys in insertion order.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// A JSON object as a Python `dict`: unique keys in insertion order, with a hash index so that
+/// lookups and inserts cost O(1) (a large `extra` is parsed and redacted in linear time).
+#[derive(Debug, Clone, Default)]
 pub struct Object {
     entries: Vec<(String, Value)>,
+    index: std::collections::HashMap<String, usize>,
+}
+
+impl PartialEq for Object {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
 }
 
 impl Object {
@@ -57,15 +64,18 @@ impl Object {
 
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.index.get(key).map(|&i| &self.entries[i].1)
     }
 
     /// Sets `key` as `dict[key] = value` does: an existing key keeps its position.
     pub fn insert(&mut self, key: impl Into<String>, value: Value) {
         let key = key.into();
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = value,
-            None => self.entries.push((key, value)),
+        match self.index.get(&key) {
+            Some(&i) => self.entries[i].1 = value,
+            None => {
+                self.index.insert(key.clone(), self.entries.len());
+                self.entries.push((key, value));
+            }
         }
     }
 
@@ -79,16 +89,23 @@ impl Object {
         if new != old {
             self.remove(&new);
         }
-        if let Some(entry) = self.entries.iter_mut().find(|(k, _)| k == old) {
-            *entry = (new, value);
+        if let Some(i) = self.index.remove(old) {
+            self.index.insert(new.clone(), i);
+            self.entries[i] = (new, value);
         }
         true
     }
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let at = self.entries.iter().position(|(k, _)| k == key)?;
-        Some(self.entries.remove(at).1)
+        let at = self.index.remove(key)?;
+        let (_, value) = self.entries.remove(at);
+        for (k, _) in &self.entries[at..] {
+            if let Some(i) = self.index.get_mut(k) {
+                *i -= 1;
+            }
+        }
+        Some(value)
     }
 
     /// Whether the object has `key`.
@@ -547,7 +564,6 @@ impl Parser<'_> {
             });
         }
         let mut object = Object::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
         let mut i = self.skip_ws(start);
         if self.bytes.get(i) == Some(&b'}') {
             return Ok((Value::Object(object), i + 1));
@@ -565,13 +581,8 @@ impl Parser<'_> {
             }
             i = self.skip_ws(i + 1);
             let (value, after_value) = self.scan(i, depth)?;
-            match index.get(&key) {
-                Some(&at) => object.entries[at].1 = value,
-                None => {
-                    index.insert(key.clone(), object.entries.len());
-                    object.entries.push((key, value));
-                }
-            }
+            // A repeated key keeps its first position and takes the last value, as in Python.
+            object.insert(key, value);
             i = self.skip_ws(after_value);
             match self.bytes.get(i) {
                 Some(b'}') => return Ok((Value::Object(object), i + 1)),
@@ -607,6 +618,41 @@ impl Parser<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn object_keeps_dict_order_through_insert_rename_and_remove() {
+        let mut o = Object::new();
+        for k in ["a", "b", "c", "d"] {
+            o.insert(k, Value::Str(k.into()));
+        }
+        o.insert("b", Value::Null);
+        o.remove("a");
+        assert!(o.rename("c", "z", Value::Bool(true)));
+        o.insert("e", Value::Int("1".into()));
+        let keys: Vec<&str> = o.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["b", "z", "d", "e"]);
+        assert_eq!(o.get("b"), Some(&Value::Null));
+        assert_eq!(o.get("z"), Some(&Value::Bool(true)));
+        assert_eq!(o.get("d"), Some(&Value::Str("d".into())));
+        assert_eq!(o.get("c"), None);
+        assert!(
+            o.rename("z", "d", Value::Null),
+            "renaming onto an existing key drops it"
+        );
+        let keys: Vec<&str> = o.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["b", "d", "e"]);
+        assert_eq!(o.remove("e"), Some(Value::Int("1".into())));
+        assert_eq!(o.len(), 2);
+        // A repeated key in JSON keeps its first position and its last value.
+        let Value::Object(parsed) = loads(r#"{"x": 1, "y": 2, "x": 3}"#).unwrap() else {
+            panic!("an object")
+        };
+        assert_eq!(
+            parsed.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            ["x", "y"]
+        );
+        assert_eq!(parsed.get("x"), Some(&Value::Int("3".into())));
+    }
+
     use super::*;
 
     fn err(text: &str) -> String {
