@@ -128,9 +128,18 @@ impl OidcCache {
         if !resp.status().is_success() {
             return Err(format!("GET {url}: HTTP {}", resp.status()));
         }
-        let bytes = resp.bytes().await.map_err(|e| format!("GET {url}: {e}"))?;
-        if bytes.len() > 1024 * 1024 {
+        // Read at most 1 MiB, refusing a larger body as it streams in (or by its length).
+        const LIMIT: usize = 1024 * 1024;
+        let mut resp = resp;
+        if resp.content_length().is_some_and(|n| n > LIMIT as u64) {
             return Err(format!("GET {url}: body larger than 1 MiB"));
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| format!("GET {url}: {e}"))? {
+            if bytes.len() + chunk.len() > LIMIT {
+                return Err(format!("GET {url}: body larger than 1 MiB"));
+            }
+            bytes.extend_from_slice(&chunk);
         }
         serde_json::from_slice(&bytes).map_err(|e| format!("GET {url}: not JSON: {e}"))
     }

@@ -33,7 +33,7 @@ pub use client_secret::ClientSecretCredential;
 pub use env::EnvVars;
 pub use error::{CredentialError, TokenError, chain as error_chain};
 pub use managed_identity::ManagedIdentityCredential;
-pub use pipeline::{Pipeline, RetryPolicy, Sleeper, TokioSleeper};
+pub use pipeline::{MAX_RESPONSE, Pipeline, RetryPolicy, Sleeper, TokioSleeper, read_capped};
 pub use secret::Secret;
 pub use workload_identity::WorkloadIdentityCredential;
 

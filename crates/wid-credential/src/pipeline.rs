@@ -115,6 +115,7 @@ impl Pipeline {
     }
 
     /// Sends the request that `build` makes, retrying 408, 429, 5xx and transport errors.
+    /// Bodies larger than [`MAX_RESPONSE`] are refused while they stream in.
     pub async fn send(
         &self,
         url: &str,
@@ -133,13 +134,13 @@ impl Pipeline {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
-                    let body = match resp.bytes().await {
-                        Ok(b) => b.to_vec(),
-                        Err(e) => {
+                    let body = match read_capped(resp, MAX_RESPONSE).await {
+                        Ok(b) => b,
+                        Err(detail) => {
                             return Err(CredentialError::Unreachable {
                                 url: url.into(),
                                 attempts: attempt,
-                                detail: crate::error::chain(&e),
+                                detail,
                             });
                         }
                     };
@@ -211,6 +212,31 @@ fn retry_after(h: &HeaderMap) -> Option<Duration> {
         return Some(Duration::from_millis(ms.max(0.0) as u64));
     }
     num("retry-after").map(|s| Duration::from_millis((s.max(0.0) * 1000.0) as u64))
+}
+
+/// Largest token-service or identity-endpoint answer read, in bytes (real ones are a few KiB).
+pub const MAX_RESPONSE: usize = 1024 * 1024;
+
+/// Reads a response body of at most `limit` bytes, chunk by chunk: a larger one (by its
+/// `Content-Length`, or as it streams in) is refused before it is all in memory.
+pub async fn read_capped(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
+    if let Some(len) = resp.content_length()
+        && len > limit as u64
+    {
+        return Err(format!(
+            "the answer is {len} bytes, more than the {limit} read from it"
+        ));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| crate::error::chain(&e))? {
+        if body.len() + chunk.len() > limit {
+            return Err(format!(
+                "the answer is more than the {limit} bytes read from it"
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 #[cfg(test)]

@@ -49,16 +49,15 @@ impl StsVerifier {
             }
         }
         let url = format!("{}/{}/discovery/v2.0/keys", self.authority, self.tenant_id);
-        let set: wid_jose::JwkSet = self
+        let resp = self
             .http
             .get(&url)
             .timeout(Duration::from_secs(5))
             .send()
             .await
-            .ok()?
-            .json()
-            .await
             .ok()?;
+        let body = wid_credential::read_capped(resp, 256 * 1024).await.ok()?;
+        let set: wid_jose::JwkSet = serde_json::from_slice(&body).ok()?;
         let found = find(&set.keys);
         *self.keys.lock().unwrap_or_else(|e| e.into_inner()) = (set.keys, now);
         found

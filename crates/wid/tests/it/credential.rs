@@ -467,3 +467,46 @@ async fn per_call_tenant_needs_additionally_allowed_tenants() {
         .await
         .unwrap();
 }
+
+/// A token endpoint that answers 2 MiB, with and without a length: the credential refuses it
+/// as it streams in, with the reason, and never holds it all.
+#[tokio::test]
+async fn an_oversized_token_answer_is_refused_while_it_streams() {
+    for chunked in [false, true] {
+        let app = axum::Router::new().fallback(move || async move {
+            let big = vec![b'x'; 2 * 1024 * 1024];
+            if chunked {
+                let stream = futures_like_chunks(big);
+                axum::response::Response::new(axum::body::Body::from_stream(stream))
+            } else {
+                axum::response::Response::new(axum::body::Body::from(big))
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let mut pipeline = wid_credential::Pipeline::new(reqwest::Client::new());
+        pipeline.retry.max_retries = 0;
+        let e = pipeline
+            .send(&url, |h| h.get(&url))
+            .await
+            .err()
+            .expect("refused");
+        let shown = e.to_string();
+        assert!(
+            shown.contains("more than the 1048576"),
+            "chunked={chunked}: {shown}"
+        );
+    }
+}
+
+/// A body in 64 KiB chunks, without a Content-Length.
+fn futures_like_chunks(
+    data: Vec<u8>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::iter(
+        data.chunks(64 * 1024)
+            .map(|c| Ok(c.to_vec()))
+            .collect::<Vec<_>>(),
+    )
+}
