@@ -490,8 +490,7 @@ async fn an_oversized_token_answer_is_refused_while_it_streams() {
         let e = pipeline
             .send(&url, |h| h.get(&url))
             .await
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         let shown = e.to_string();
         assert!(
             shown.contains("more than the 1048576"),

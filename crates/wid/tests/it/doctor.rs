@@ -827,7 +827,7 @@ async fn no_secret_in_any_output() {
     let r = doctor(&cloud, &pod, &ARGS).await;
     r.assert_cause(
         "connection.found",
-        &[CONN, "Airflow cannot read it", "<the value>"],
+        &[CONN, "Airflow cannot read it", "someone:***@host:99999"],
         &[],
     );
     outputs.push(format!("{}{}", r.stdout, r.stderr));
