@@ -12,8 +12,10 @@
 
 pub mod arm;
 pub mod auth;
+pub mod body;
 pub mod bootstrap;
 pub mod faults;
+pub mod graph;
 pub mod imds;
 pub mod issuer;
 pub mod keys;
@@ -34,6 +36,7 @@ pub fn app(state: CloudState) -> Router {
         .merge(sts::router())
         .merge(arm::router())
         .merge(imds::router())
+        .merge(graph::router())
         .merge(faults::router())
         .with_state(state)
 }

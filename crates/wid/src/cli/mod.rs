@@ -1,6 +1,7 @@
 //! The command line: `wid up`, `wid identity ...`, `wid group ...`, `wid issuer ...`,
 //! `wid env`. Flag names follow `az` for cloud resources.
 
+mod ad;
 mod connections;
 mod deployment;
 mod env;
@@ -74,6 +75,10 @@ pub enum Command {
     Connections(connections::ConnectionsCommand),
     /// Get an access token through the Azure credential chain (workload identity first).
     Token(token::TokenArgs),
+    /// Applications in the directory (Microsoft Graph), as `az ad`: register your own API as
+    /// a resource principal.
+    #[command(subcommand)]
+    Ad(ad::AdCommand),
 }
 
 /// A CLI failure: printed to stderr, exit code 1.
@@ -184,6 +189,7 @@ pub fn main() -> ExitCode {
             Command::Connections(c) => connections::run(&ctx, c).await,
             Command::Role(c) => role::run(&ctx, c).await,
             Command::Deployment(c) => deployment::run(&ctx, c).await,
+            Command::Ad(c) => ad::run(&ctx, c).await,
         }
     });
     match result {
