@@ -18,3 +18,4 @@ mod persistence;
 mod provisioning_shapes;
 mod schemathesis;
 mod sts_errors;
+mod sts_fidelity;
