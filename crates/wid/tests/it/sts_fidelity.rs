@@ -337,20 +337,7 @@ async fn a_registered_api_becomes_a_resource_by_uri_and_app_id_and_survives_a_re
     // URL) it is still a resource, here for the administrator's client secret.
     let (home, dir, clock) = c.stop().await;
     let c = TestCloud::start_in(home, dir, clock, Options::default()).await;
-    let admin = c.home.admin().unwrap();
-    let t = c.tenant.clone();
-    let (s, v) = c
-        .token_form(
-            &t,
-            false,
-            &[
-                ("client_id", &admin.client_id),
-                ("client_secret", &admin.client_secret),
-                ("grant_type", "client_credentials"),
-                ("scope", "api://orders/.default"),
-            ],
-        )
-        .await;
+    let (s, v) = c.admin_token_for("api://orders/.default").await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         claims_of(v["access_token"].as_str().unwrap())["aud"],
@@ -372,19 +359,8 @@ async fn a_registered_api_becomes_a_resource_by_uri_and_app_id_and_survives_a_re
 
 /// A Microsoft Graph token for the local administrator.
 async fn admin_graph_token(c: &TestCloud) -> String {
-    let admin = c.home.admin().unwrap();
-    let t = admin.tenant_id.clone();
     let (s, v) = c
-        .token_form(
-            &t,
-            false,
-            &[
-                ("client_id", &admin.client_id),
-                ("client_secret", &admin.client_secret),
-                ("grant_type", "client_credentials"),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ],
-        )
+        .admin_token_for("https://graph.microsoft.com/.default")
         .await;
     assert_eq!(s, 200, "{v}");
     v["access_token"].as_str().unwrap().to_string()
