@@ -28,8 +28,9 @@ use axum::Router;
 pub use state::{CloudConfig, CloudState};
 
 /// The whole stand-in cloud as one router: `/issuer/...`, `/{tenant}/...` (sts),
-/// `/common/discovery/instance`, `/subscriptions/...` (arm) and
-/// `/metadata/identity/oauth2/token` (the managed identity endpoint, IMDS).
+/// `/common/discovery/instance`, `/subscriptions/...` (arm),
+/// `/metadata/identity/oauth2/token` (the managed identity endpoint, IMDS) and
+/// `/v1.0/applications` (Microsoft Graph's application registrations).
 pub fn app(state: CloudState) -> Router {
     Router::new()
         .merge(issuer::router())
