@@ -137,7 +137,28 @@ pub const FIRST_PARTY: &[FirstParty] = &[
     FirstParty {
         name: "Power BI Service",
         app_id: Some("00000009-0000-0000-c000-000000000000"),
-        uris: &["https://analysis.windows.net/powerbi/api"],
+        uris: &[
+            "https://analysis.windows.net/powerbi/api",
+            "https://api.fabric.microsoft.com",
+        ],
+        host_suffixes: &[],
+    },
+    FirstParty {
+        name: "AzureDatabricks",
+        app_id: Some("2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"),
+        uris: &[],
+        host_suffixes: &[],
+    },
+    FirstParty {
+        name: "Microsoft Azure Batch",
+        app_id: Some("ddbf3205-c6bd-46ae-8127-60eb93363864"),
+        uris: &["https://batch.core.windows.net/"],
+        host_suffixes: &[],
+    },
+    FirstParty {
+        name: "Azure OSSRDBMS Database",
+        app_id: None,
+        uris: &["https://ossrdbms-aad.database.windows.net"],
         host_suffixes: &[],
     },
     FirstParty {

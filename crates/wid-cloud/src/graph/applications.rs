@@ -18,7 +18,7 @@ use crate::state::CloudState;
 
 /// The properties of an application that wid keeps; any other is refused, as Graph refuses
 /// a property its type does not have.
-const PROPERTIES: [&str; 2] = ["displayName", "identifierUris"];
+const PROPERTIES: [&str; 3] = ["displayName", "identifierUris", "signInAudience"];
 
 /// A request to register an application.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +46,12 @@ impl RegisterApplication {
             Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 256 => s.clone(),
             _ => return Err(GraphError::invalid_property("displayName")),
         };
+        // wid's directory is one organisation: only single-tenant applications.
+        match obj.get("signInAudience") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(a)) if a == "AzureADMyOrg" => {}
+            Some(_) => return Err(GraphError::invalid_property("signInAudience")),
+        }
         let identifier_uris = match obj.get("identifierUris") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(a)) => a
@@ -224,5 +230,19 @@ mod tests {
         let e = RegisterApplication::from_json(&json!({"displayName": "x", "identifierUris": [1]}))
             .unwrap_err();
         assert_eq!(e.code, "Request_BadRequest");
+        assert!(
+            RegisterApplication::from_json(
+                &json!({"displayName": "x", "signInAudience": "AzureADMyOrg"})
+            )
+            .is_ok()
+        );
+        let e = RegisterApplication::from_json(
+            &json!({"displayName": "x", "signInAudience": "AzureADMultipleOrgs"}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "Invalid value specified for property 'signInAudience' of resource 'Application'."
+        );
     }
 }

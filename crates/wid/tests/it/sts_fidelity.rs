@@ -84,6 +84,14 @@ async fn first_party_resources_in_every_form_and_aadsts500011_for_the_rest() {
         "https://monitor.azure.com//.default",
         "https://containerregistry.azure.net/.default",
         "api://wid/.default",
+        // Scopes Airflow's providers ask for beyond these: Databricks (by application id),
+        // Batch, Synapse, Power BI and Fabric, PostgreSQL with Entra authentication.
+        "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default",
+        "https://batch.core.windows.net//.default",
+        "https://dev.azuresynapse.net/.default",
+        "https://analysis.windows.net/powerbi/api/.default",
+        "https://api.fabric.microsoft.com/.default",
+        "https://ossrdbms-aad.database.windows.net/.default",
     ] {
         let (s, v) = c.exchange(&client_id, &a, scope).await;
         assert_eq!(s, 200, "{scope}: {v}");
