@@ -71,6 +71,7 @@ async fn handle(
             close_unless_drained(&mut resp, drained);
             return resp;
         }
+        // The client stopped sending: what arrived is no request, as if the body were empty.
         Err(BodyError::Broken) => return refuse(Aadsts::MissingParameter { name: "grant_type" }),
     };
     // form_urlencoded decodes lossily, so non-UTF-8 bytes become U+FFFD rather than an error.
