@@ -78,6 +78,36 @@ impl Store {
         Ok(out)
     }
 
+    /// Deletes the application with object id `object_id` in `tenant_id`, with its
+    /// identifier URIs; false when there is none.
+    pub async fn delete_resource_app(
+        &self,
+        tenant_id: &str,
+        object_id: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let found: Option<(String,)> = sqlx::query_as(
+            "SELECT app_id FROM resource_apps WHERE tenant_id = $1 AND object_id = $2",
+        )
+        .bind(tenant_id)
+        .bind(object_id.to_ascii_lowercase())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((app_id,)) = found else {
+            return Ok(false);
+        };
+        sqlx::query("DELETE FROM identifier_uris WHERE app_id = $1")
+            .bind(&app_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM resource_apps WHERE app_id = $1")
+            .bind(&app_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn with_uris(&self, r: Row) -> Result<ResourceApp, StoreError> {
         let uris: Vec<(String,)> =
             sqlx::query_as("SELECT uri FROM identifier_uris WHERE app_id = $1 ORDER BY position")

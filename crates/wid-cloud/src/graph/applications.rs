@@ -1,9 +1,9 @@
-//! `POST /v1.0/applications` and `GET /v1.0/applications`: applications registered as
-//! resource principals, with their identifier URIs.
+//! `POST`, `GET /v1.0/applications` and `DELETE /v1.0/applications/{id}`: applications
+//! registered as resource principals, with their identifier URIs.
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -168,6 +168,30 @@ pub async fn create(State(s): State<CloudState>, headers: HeaderMap, body: Body)
             (StatusCode::CREATED, Json(to_json(&base, &app))).into_response()
         }
         Err(e) => e.into_response(),
+    }
+}
+
+/// `DELETE /v1.0/applications/{id}`: the local administrator deletes an application by its
+/// object id; its identifier URIs are no longer resources.
+pub async fn remove(
+    State(s): State<CloudState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match authenticate(&s, &headers) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    if caller.app_id != s.defaults.admin_client_id {
+        return GraphError::denied().into_response();
+    }
+    match s.store.delete_resource_app(&caller.tenant_id, &id).await {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => GraphError::not_found(&id).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "store failed deleting an application");
+            GraphError::unavailable().into_response()
+        }
     }
 }
 

@@ -51,6 +51,17 @@ impl GraphError {
         }
     }
 
+    /// 404 `Request_ResourceNotFound`, in Graph's words.
+    pub fn not_found(id: &str) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: "Request_ResourceNotFound",
+            message: format!(
+                "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+            ),
+        }
+    }
+
     /// 503 when the store failed.
     pub fn unavailable() -> Self {
         Self {

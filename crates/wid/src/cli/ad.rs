@@ -1,4 +1,4 @@
-//! `wid ad app create|list`, as `az ad app`: register a user's own API as a resource
+//! `wid ad app create|list|delete`, as `az ad app`: register a user's own API as a resource
 //! principal (an application with identifier URIs) through Microsoft Graph, so the token
 //! service issues tokens for `api://<name>/.default`.
 
@@ -30,6 +30,17 @@ pub enum AppCommand {
     Create(AppCreate),
     /// List the applications registered in the tenant.
     List,
+    /// Delete an application (by application id or object id); its identifier URIs stop
+    /// being resources.
+    Delete(AppId),
+}
+
+/// Names an application.
+#[derive(Debug, Args)]
+pub struct AppId {
+    /// The application (client) id or the object id.
+    #[arg(long)]
+    id: String,
 }
 
 /// Flags of `wid ad app create`.
@@ -60,6 +71,34 @@ pub async fn run(ctx: &Context, cmd: AdCommand) -> Result<(), CliError> {
                 .await?;
             let rows: Vec<Value> = v["value"].as_array().cloned().unwrap_or_default();
             print_list(ctx.output, &rows, &COLUMNS);
+        }
+        AdCommand::App(AppCommand::Delete(a)) => {
+            // As `az ad app delete --id`: an application id is resolved to the object id.
+            let (_, v) = client
+                .graph(Method::GET, "/v1.0/applications", None)
+                .await?;
+            let wanted = a.id.to_ascii_lowercase();
+            let object_id = v["value"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|app| app["appId"] == wanted.as_str() || app["id"] == wanted.as_str())
+                .and_then(|app| app["id"].as_str())
+                .ok_or_else(|| {
+                    CliError::Message(format!(
+                        "no application with id '{}' in the tenant (`wid ad app list` shows them)",
+                        a.id
+                    ))
+                })?
+                .to_string();
+            client
+                .graph(
+                    Method::DELETE,
+                    &format!("/v1.0/applications/{object_id}"),
+                    None,
+                )
+                .await?;
+            eprintln!("deleted application '{}'", a.id);
         }
     }
     Ok(())

@@ -363,6 +363,32 @@ async fn a_registered_api_becomes_a_resource_by_uri_and_app_id_and_survives_a_re
     let listed: Value = serde_json::from_str(&listed).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
     assert_eq!(listed[0]["appId"], app_id.as_str());
+
+    // Deleted, by application id as `az ad app delete --id`: no longer a resource, and a
+    // second delete of the same object is Graph's 404.
+    let object_id = listed[0]["id"].as_str().unwrap().to_string();
+    let home = c.home.root().to_path_buf();
+    let id = app_id.clone();
+    tokio::task::spawn_blocking(move || {
+        ok(crate::cli_session::wid(
+            &home,
+            &["ad", "app", "delete", "--id", &id],
+        ))
+    })
+    .await
+    .unwrap();
+    let (s, v) = c.admin_token_for("api://orders/.default").await;
+    assert_eq!((s, &v["error_codes"][0]), (400, &json!(500011)), "{v}");
+    let (s, _, v) = c
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/v1.0/applications/{object_id}"),
+            Some(&admin_graph_token(&c).await),
+            None,
+        )
+        .await;
+    assert_eq!(s, 404, "{v}");
+    assert_eq!(v["error"]["code"], "Request_ResourceNotFound");
 }
 
 /// A Microsoft Graph token for the local administrator.
