@@ -695,3 +695,103 @@ async fn oversized_requests_get_an_answer_in_each_systems_shape() {
         .await;
     assert_eq!(s, 200, "{v}");
 }
+
+/// An OIDC issuer of its own on a loopback port (HTTPS with the test server's certificate,
+/// which the token service trusts): under `/good` a discovery document that names its own
+/// issuer, under `/mixup` one that names `/good` (the document of another issuer).
+async fn loopback_issuer(
+    c: &TestCloud,
+    key: &wid_jose::SigningKey,
+) -> (String, axum_server::Handle<std::net::SocketAddr>) {
+    use axum::Json;
+    use axum::extract::State;
+    use axum::routing::get;
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!(
+        "https://127.0.0.1:{}",
+        listener.local_addr().unwrap().port()
+    );
+    let jwks = json!({"keys": [key.public_jwk()]});
+    let doc = |b: &str, issuer: String| {
+        json!({
+            "issuer": issuer,
+            "jwks_uri": format!("{b}/jwks"),
+            "response_types_supported": ["id_token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        })
+    };
+    let good = doc(&base, format!("{base}/good"));
+    let mixup = doc(&base, format!("{base}/good"));
+    let app = axum::Router::new()
+        .route(
+            "/good/.well-known/openid-configuration",
+            get(|State(v): State<(Value, Value, Value)>| async move { Json(v.0) }),
+        )
+        .route(
+            "/mixup/.well-known/openid-configuration",
+            get(|State(v): State<(Value, Value, Value)>| async move { Json(v.1) }),
+        )
+        .route(
+            "/jwks",
+            get(|State(v): State<(Value, Value, Value)>| async move { Json(v.2) }),
+        )
+        .with_state((good, mixup, jwks));
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(
+        c.home.server_cert(),
+        c.home.server_key(),
+    )
+    .await
+    .unwrap();
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, tls)
+        .unwrap()
+        .handle(handle.clone());
+    tokio::spawn(async move { server.serve(app.into_make_service()).await });
+    (base, handle)
+}
+
+#[tokio::test]
+async fn another_issuers_discovery_document_is_not_trusted() {
+    let c = TestCloud::start().await;
+    let key = wid_jose::SigningKey::generate().unwrap();
+    let (base, handle) = loopback_issuer(&c, &key).await;
+    let (client_id, _) = c.create_identity("mi-mixup").await;
+    let sub = "system:serviceaccount:airflow:worker";
+    let now = c.clock.now();
+    let token_from = |iss: &str| {
+        key.sign_jwt(
+            &json!({"aud": ["api://AzureADTokenExchange"], "iss": iss, "sub": sub, "iat": now, "nbf": now, "exp": now + 3600}),
+            &[],
+        )
+        .unwrap()
+    };
+    for (name, iss) in [
+        ("good", format!("{base}/good")),
+        ("mixup", format!("{base}/mixup")),
+    ] {
+        let (s, v) = c
+            .put_fic("mi-mixup", name, &iss, sub, &["api://AzureADTokenExchange"])
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    // The mix-up first (nothing is cached yet): its document is the good issuer's, whose
+    // key would verify the token, and still the exchange fails.
+    let r = c
+        .exchange(&client_id, &token_from(&format!("{base}/mixup")), SCOPE_ARM)
+        .await;
+    assert_aadsts(
+        &r,
+        400,
+        "invalid_request",
+        50166,
+        &["AADSTS50166: Request to External OIDC endpoint failed."],
+    );
+    // The issuer whose document names itself, with the same key, gets its token.
+    let (s, v) = c
+        .exchange(&client_id, &token_from(&format!("{base}/good")), SCOPE_ARM)
+        .await;
+    assert_eq!(s, 200, "{v}");
+    handle.shutdown();
+}
