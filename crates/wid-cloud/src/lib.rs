@@ -12,8 +12,10 @@
 
 pub mod arm;
 pub mod auth;
+pub mod body;
 pub mod bootstrap;
 pub mod faults;
+pub mod graph;
 pub mod imds;
 pub mod issuer;
 pub mod keys;
@@ -26,14 +28,16 @@ use axum::Router;
 pub use state::{CloudConfig, CloudState};
 
 /// The whole stand-in cloud as one router: `/issuer/...`, `/{tenant}/...` (sts),
-/// `/common/discovery/instance`, `/subscriptions/...` (arm) and
-/// `/metadata/identity/oauth2/token` (the managed identity endpoint, IMDS).
+/// `/common/discovery/instance`, `/subscriptions/...` (arm),
+/// `/metadata/identity/oauth2/token` (the managed identity endpoint, IMDS) and
+/// `/v1.0/applications` (Microsoft Graph's application registrations).
 pub fn app(state: CloudState) -> Router {
     Router::new()
         .merge(issuer::router())
         .merge(sts::router())
         .merge(arm::router())
         .merge(imds::router())
+        .merge(graph::router())
         .merge(faults::router())
         .with_state(state)
 }

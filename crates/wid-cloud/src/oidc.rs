@@ -102,6 +102,17 @@ impl OidcCache {
             issuer.trim_end_matches('/')
         );
         let doc: Value = self.get_json(&discovery_url).await.map_err(fail)?;
+        // OpenID Connect Discovery 1.0 §4.3: the document's issuer must be identical to the
+        // issuer URL it was fetched for, byte for byte, or the metadata is not used.
+        match doc.get("issuer").and_then(Value::as_str) {
+            Some(found) if found == issuer => {}
+            found => {
+                return Err(fail(format!(
+                    "{discovery_url} names issuer {} but was fetched for {issuer:?}",
+                    found.map_or("(none)".to_string(), |f| format!("{f:?}"))
+                )));
+            }
+        }
         let jwks_uri = doc
             .get("jwks_uri")
             .and_then(Value::as_str)

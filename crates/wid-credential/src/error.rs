@@ -65,7 +65,7 @@ impl TokenError {
             .trim()
             .to_string();
         let mut named = Vec::new();
-        let patterns: [(&str, &str, &str); 12] = [
+        let patterns: [(&str, &str, &str); 13] = [
             ("issuer", "Assertion Issuer: '", "'"),
             ("subject", "Assertion Subject: '", "'"),
             ("audience", "Assertion Audience: '", "'"),
@@ -78,6 +78,11 @@ impl TokenError {
             ("current_time", "Current time: ", ","),
             ("valid_from", "assertion valid from ", ","),
             ("expiry", "expiry time of assertion ", "."),
+            (
+                "resource",
+                "The resource principal named ",
+                " was not found",
+            ),
         ];
         for (k, start, end) in patterns {
             if let Some(v) = between(&message, start, end)
@@ -161,7 +166,13 @@ impl TokenError {
                 self.named("tenant").unwrap_or(ctx("tenant_id"))
             ),
             Some(7000215) => "the client secret is wrong: use the secret's value, not its id; for the local administrator it is in $WID_HOME/admin.json".into(),
-            Some(50166) => "the issuer's discovery document and JWKS must be reachable by Entra over HTTPS at <issuer>/.well-known/openid-configuration".into(),
+            Some(50166) => "the issuer's discovery document and JWKS must be reachable by Entra over HTTPS at <issuer>/.well-known/openid-configuration, and the document's `issuer` must be exactly the token's `iss` (trailing slash included)".into(),
+            Some(500011) => format!(
+                "no resource '{}' exists in the tenant: check the scope (e.g. https://management.azure.com/.default, https://storage.azure.com/.default); for your own API, register it first (`wid ad app create --display-name NAME --identifier-uris api://NAME`, or `az ad app create`)",
+                self.named("resource").unwrap_or("?")
+            ),
+            Some(70011) => "the scope must be `<resource URI>/.default` (https://... or api://...) or `<application id>/.default`".into(),
+            Some(9000411 | 9002313) => "send each parameter once and exactly one client credential (a client_assertion, a client_secret, or HTTP Basic), with a body under 64 KiB".into(),
             Some(7000272 | 700027) => "the token's signing key is not in the issuer's JWKS: if the issuer rotated keys, wait for its metadata to update, or mint a new token".into(),
             Some(50027 | 5002730) => format!("the file {} must hold one RS256 JWT exactly as the kubelet writes it (no trailing newline)", ctx("token_file")),
             _ => "see the message above".into(),
@@ -326,5 +337,18 @@ mod tests {
         );
         let raw = TokenError::from_body(502, b"bad gateway");
         assert_eq!(raw.message, "bad gateway");
+    }
+
+    #[test]
+    fn names_the_missing_resource() {
+        let body = br#"{"error":"invalid_resource","error_description":"AADSTS500011: The resource principal named api://orders was not found in the tenant named t. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant. Trace ID: x Correlation ID: c Timestamp: 2025-01-01 00:00:00Z","error_codes":[500011]}"#;
+        let e = TokenError::from_body(400, body);
+        assert_eq!(e.named("resource"), Some("api://orders"));
+        let shown = e.to_string();
+        assert!(
+            shown.contains("no resource 'api://orders' exists")
+                && shown.contains("wid ad app create"),
+            "{shown}"
+        );
     }
 }

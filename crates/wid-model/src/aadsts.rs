@@ -130,6 +130,36 @@ pub enum Aadsts {
         /// The client id.
         client_id: String,
     },
+    /// 500011: no resource principal with this identifier URI or application id in the
+    /// tenant.
+    ResourceNotFound {
+        /// The resource as requested (`scope` without `/.default`, or `resource`).
+        resource: String,
+        /// The tenant of the request path.
+        tenant: String,
+    },
+    /// 70011: a `scope` value that is neither an absolute URI nor `<GUID>/<permission>`.
+    InvalidScope {
+        /// The `scope` parameter as sent.
+        scope: String,
+    },
+    /// 9000411: a parameter given more than once (RFC 6749 §3.2).
+    DuplicateParameter {
+        /// The parameter's name.
+        name: String,
+    },
+    /// 9002313 (invalid_request): more than one client authentication method in one request
+    /// (RFC 6749 §2.3), e.g. `client_secret` beside `client_assertion`, or HTTP Basic beside
+    /// either.
+    MultipleClientAuthentication {
+        /// The methods presented, in the request's order of checking.
+        methods: Vec<&'static str>,
+    },
+    /// 9002313 with HTTP 413: the request body is over the token service's size limit.
+    RequestTooLarge {
+        /// The limit, bytes.
+        limit: usize,
+    },
 }
 
 /// The value of `client_assertion_type` for a JWT client assertion.
@@ -173,6 +203,10 @@ impl Aadsts {
             InvalidClientAssertionType { .. } => 700023,
             TransientError => 90033,
             ManagedIdentitySecretNotAllowed { .. } => 7000112,
+            ResourceNotFound { .. } => 500011,
+            InvalidScope { .. } => 70011,
+            DuplicateParameter { .. } => 9000411,
+            MultipleClientAuthentication { .. } | RequestTooLarge { .. } => 9002313,
         }
     }
 
@@ -192,7 +226,10 @@ impl Aadsts {
             | ManagedIdentitySecretNotAllowed { .. } => "invalid_client",
             ApplicationNotFound { .. } => "unauthorized_client",
             TenantNotFound { .. } => "invalid_tenant",
-            ScopeNotDefault { .. } | ScopeMultipleResources => "invalid_scope",
+            ScopeNotDefault { .. } | ScopeMultipleResources | InvalidScope { .. } => {
+                "invalid_scope"
+            }
+            ResourceNotFound { .. } => "invalid_resource",
             UnsupportedGrantType { .. } => "unsupported_grant_type",
             TransientError => "temporarily_unavailable",
             NoMatchingFederatedRecord { .. }
@@ -203,14 +240,20 @@ impl Aadsts {
             | AadIssuedAssertion
             | ResourceNotSupportedOnV2
             | MissingParameter { .. }
-            | InvalidClientAssertionType { .. } => "invalid_request",
+            | InvalidClientAssertionType { .. }
+            | DuplicateParameter { .. }
+            | MultipleClientAuthentication { .. }
+            | RequestTooLarge { .. } => "invalid_request",
         }
     }
 
-    /// The HTTP status: 401 for `invalid_client`, 503 for a transient error, 400 otherwise.
+    /// The HTTP status: 401 for `invalid_client`, 503 for a transient error, 413 for an
+    /// oversized request, 400 otherwise.
     pub fn status(&self) -> u16 {
-        if matches!(self, Aadsts::TransientError) {
-            return 503;
+        match self {
+            Aadsts::TransientError => return 503,
+            Aadsts::RequestTooLarge { .. } => return 413,
+            _ => {}
         }
         if self.error() == "invalid_client" {
             401
@@ -287,6 +330,22 @@ impl Aadsts {
                 "Client '{client_id}' is a managed identity and has no client secret. Present a federated client assertion instead."
             ),
             TransientError => "A transient error has occurred. Please try again.".to_string(),
+            ResourceNotFound { resource, tenant } => format!(
+                "The resource principal named {resource} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."
+            ),
+            InvalidScope { scope } => format!(
+                "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid. The scope format is invalid. Scope must be in a valid URI form <https://example/scope> or a valid Guid <guid/scope>."
+            ),
+            DuplicateParameter { name } => format!(
+                "The request is not properly formatted. The parameter '{name}' is duplicated."
+            ),
+            MultipleClientAuthentication { methods } => format!(
+                "Invalid request. Request is malformed or invalid. The request presents more than one client authentication method ({}); send exactly one.",
+                methods.join(", ")
+            ),
+            RequestTooLarge { limit } => format!(
+                "Invalid request. Request is malformed or invalid. The request body is larger than {limit} bytes."
+            ),
         };
         format!("AADSTS{}: {}", self.code(), body)
     }
@@ -325,8 +384,20 @@ impl Aadsts {
             TenantNotFound { .. } => {
                 "check the tenant id and the cloud (`--cloud`, AZURE_AUTHORITY_HOST)"
             }
-            ScopeNotDefault { .. } | ScopeMultipleResources | ResourceNotSupportedOnV2 => {
+            ScopeNotDefault { .. }
+            | ScopeMultipleResources
+            | ResourceNotSupportedOnV2
+            | InvalidScope { .. } => {
                 "ask for one resource's `/.default` scope, e.g. https://management.azure.com/.default"
+            }
+            ResourceNotFound { .. } => {
+                "check the resource URI (e.g. https://management.azure.com/.default, https://storage.azure.com/.default); for your own API, register it first (`wid ad app create --display-name NAME --identifier-uris api://NAME`)"
+            }
+            DuplicateParameter { .. } | MultipleClientAuthentication { .. } => {
+                "send each parameter once, and exactly one client credential: a client_assertion, a client_secret or HTTP Basic"
+            }
+            RequestTooLarge { .. } => {
+                "the token request is too large: check the client assertion (the file named by AZURE_FEDERATED_TOKEN_FILE) holds one service-account token"
             }
             MissingParameter { .. }
             | MissingClientCredential

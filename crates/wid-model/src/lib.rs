@@ -15,6 +15,7 @@ pub mod deployment;
 pub mod federated;
 pub mod ids;
 pub mod rbac;
+pub mod resources;
 pub mod time_fmt;
 
 pub use clock::{Clock, ManualClock, SystemClock};

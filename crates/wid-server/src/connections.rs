@@ -18,8 +18,7 @@ use crate::tester::{TokenSource, test_connection};
 pub const DEFAULT_LIMIT: i64 = 50;
 /// Largest page size.
 pub const MAX_LIMIT: i64 = 100;
-/// Largest request body, bytes (a 1 MB extra fits).
-pub const MAX_BODY: usize = 2 * 1024 * 1024;
+pub use crate::body_limit::MAX_BODY;
 
 /// The routes.
 pub fn router() -> Router<ApiState> {

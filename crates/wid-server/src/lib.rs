@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod body_limit;
 pub mod connections;
 pub mod deployments;
 pub mod error;
@@ -56,5 +57,6 @@ pub fn app(state: ApiState) -> Router {
         .merge(connections::router())
         .merge(deployments::router())
         .merge(openapi::router())
+        .layer(axum::middleware::from_fn(body_limit::limit))
         .with_state(state)
 }

@@ -16,6 +16,7 @@ mod fernet;
 mod migrate;
 mod rbac;
 mod records;
+mod resource_apps;
 mod store;
 
 pub use crate::fernet::{FernetError, FernetKeys, KeyProblem};

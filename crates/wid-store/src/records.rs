@@ -131,3 +131,21 @@ pub struct RoleAssignment {
     /// `ServicePrincipal`, `User` or `Group`.
     pub principal_type: String,
 }
+
+/// An application registered as a resource principal for a user's own API, with its
+/// identifier URIs (Microsoft Graph's `application`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceApp {
+    /// Application (client) id.
+    pub app_id: String,
+    /// Tenant id.
+    pub tenant_id: String,
+    /// Object id of the application.
+    pub object_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Identifier URIs as given, in order.
+    pub identifier_uris: Vec<String>,
+    /// Unix time of creation.
+    pub created_at: i64,
+}

@@ -34,7 +34,8 @@ fn bench(c: &mut Criterion) {
             "scope".into(),
             "https://management.azure.com/.default".into(),
         ),
-    ]);
+    ])
+    .expect("no duplicate parameters");
     let tenant = state.defaults.tenant_id.clone();
     // Warm the issuer metadata cache (one HTTPS fetch of discovery + JWKS).
     rt.block_on(exchange(&state, &tenant, Endpoint::V2, &params))

@@ -252,6 +252,46 @@ impl WidClient {
         body: Option<&Value>,
     ) -> Result<(u16, Value), ClientError> {
         let token = self.arm_token().await?;
+        self.send_with(token, base, method, path, query, body).await
+    }
+
+    /// The Microsoft Graph endpoint of the target: the wid endpoint for the local cloud.
+    pub fn graph_endpoint(&self) -> String {
+        match self.target.cloud.name {
+            "local" => self.target.arm.clone(),
+            "AzureUSGovernment" => "https://graph.microsoft.us".into(),
+            "AzureChinaCloud" => "https://microsoftgraph.chinacloudapi.cn".into(),
+            _ => "https://graph.microsoft.com".into(),
+        }
+    }
+
+    /// A Microsoft Graph request (`path` such as `/v1.0/applications`) with a token for
+    /// Graph; errors in Graph's `{"error":{"code","message"}}` shape as for ARM.
+    pub async fn graph(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), ClientError> {
+        let scope = format!("{}/.default", wid_model::resources::GRAPH_RESOURCE);
+        let token = self
+            .credential
+            .get_token(&scope, self.clock.now())
+            .await?
+            .token;
+        let base = self.graph_endpoint();
+        self.send_with(&token, &base, method, path, &[], body).await
+    }
+
+    async fn send_with(
+        &self,
+        token: &Secret,
+        base: &str,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), ClientError> {
         let url = format!("{base}{path}");
         let mut rb = self
             .http

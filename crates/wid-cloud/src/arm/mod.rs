@@ -200,15 +200,20 @@ async fn handle(s: &CloudState, request: Request) -> Result<Response, ArmError> 
             "The api-version query parameter (?api-version=) is required for all requests.",
         ));
     };
-    let body = axum::body::to_bytes(Body::new(body), MAX_BODY)
-        .await
-        .map_err(|_| {
-            ArmError::new(
+    let body = match crate::body::read_capped(Body::new(body), MAX_BODY).await {
+        Ok(b) => b,
+        Err(e) => {
+            let drained = matches!(e, crate::body::BodyError::TooLarge { drained: true, .. });
+            let mut resp = ArmError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestEntityTooLarge",
                 format!("The request content size exceeds the maximum of {MAX_BODY} bytes."),
             )
-        })?;
+            .into_response();
+            crate::body::close_unless_drained(&mut resp, drained);
+            return Ok(resp);
+        }
+    };
     // ARM checks the api-version for the resource type before the provider sees the request.
     let location = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()

@@ -32,6 +32,10 @@ pub enum ImdsError {
         "Multiple user assigned identities exist, please specify the clientId / resourceId of the identity in the token request"
     )]
     MultipleIdentities,
+    /// The token service refused the token (e.g. AADSTS500011 for an unknown resource);
+    /// IMDS passes Entra's error on.
+    #[error("{0}")]
+    Entra(wid_model::aadsts::Aadsts),
     /// The store or the signer failed.
     #[error("Failed to retrieve token from the Active directory.")]
     Internal,
@@ -48,6 +52,7 @@ impl ImdsError {
     fn error(&self) -> &'static str {
         match self {
             ImdsError::Internal => "unknown",
+            ImdsError::Entra(a) => a.error(),
             _ => "invalid_request",
         }
     }
@@ -64,6 +69,9 @@ impl IntoResponse for ImdsError {
             ImdsError::MissingApiVersion | ImdsError::UnsupportedApiVersion(_)
         ) {
             body["newest-versions"] = json!(&super::API_VERSIONS[..3]);
+        }
+        if let ImdsError::Entra(a) = &self {
+            body["error_codes"] = json!([a.code()]);
         }
         (self.status(), Json(body)).into_response()
     }

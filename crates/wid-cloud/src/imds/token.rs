@@ -128,6 +128,12 @@ async fn issue(
     let identity = select(identities, &q.selector)?;
     let now = s.clock.now();
     let resource = q.resource.clone();
+    crate::sts::resolve_resource(s, &identity.tenant_id, &resource)
+        .await
+        .map_err(|e| match e {
+            wid_model::aadsts::Aadsts::TransientError => ImdsError::Internal,
+            e => ImdsError::Entra(e),
+        })?;
     let issued = sign_access_token(
         s,
         &identity.tenant_id,

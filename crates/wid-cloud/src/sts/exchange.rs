@@ -4,6 +4,7 @@
 
 use serde_json::json;
 use wid_model::aadsts::{Aadsts, JWT_BEARER};
+use wid_model::resources::{first_party, is_well_formed_scope};
 
 use super::assertion::validate_assertion;
 use crate::keys::Purpose;
@@ -40,6 +41,8 @@ pub struct TokenParams {
     pub client_assertion_type: Option<String>,
     /// `client_secret` (secret).
     pub client_secret: Option<String>,
+    /// The secret of HTTP Basic client authentication (secret).
+    pub basic_secret: Option<String>,
 }
 
 impl std::fmt::Debug for TokenParams {
@@ -53,17 +56,29 @@ impl std::fmt::Debug for TokenParams {
             .field("client_assertion", &redact(&self.client_assertion))
             .field("client_assertion_type", &self.client_assertion_type)
             .field("client_secret", &redact(&self.client_secret))
+            .field("basic_secret", &redact(&self.basic_secret))
             .finish()
     }
 }
 
+/// The parameters the token endpoint reads, by name; the rest are ignored (RFC 6749 §3.2).
+const KNOWN_PARAMS: [&str; 7] = [
+    "grant_type",
+    "client_id",
+    "scope",
+    "resource",
+    "client_assertion",
+    "client_assertion_type",
+    "client_secret",
+];
+
 impl TokenParams {
-    /// From decoded form pairs; the first occurrence of a field wins, empty values count as
-    /// absent.
-    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+    /// From decoded form pairs. Empty values count as absent (RFC 6749 §3.2); a parameter the
+    /// endpoint reads given twice is AADSTS9000411.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self, Aadsts> {
         let mut p = TokenParams::default();
         for (k, v) in pairs {
-            if v.is_empty() {
+            if v.is_empty() || !KNOWN_PARAMS.contains(&k.as_str()) {
                 continue;
             }
             let slot = match k.as_str() {
@@ -73,15 +88,82 @@ impl TokenParams {
                 "resource" => &mut p.resource,
                 "client_assertion" => &mut p.client_assertion,
                 "client_assertion_type" => &mut p.client_assertion_type,
-                "client_secret" => &mut p.client_secret,
-                _ => continue,
+                _ => &mut p.client_secret,
             };
-            if slot.is_none() {
-                *slot = Some(v);
+            if slot.is_some() {
+                return Err(Aadsts::DuplicateParameter { name: k });
             }
+            *slot = Some(v);
         }
-        p
+        Ok(p)
     }
+
+    /// Adds HTTP Basic client authentication (`client_secret_basic`, RFC 6749 §2.3.1) from
+    /// an `Authorization` header value. Other schemes and undecodable values are ignored, as
+    /// if absent. A `client_id` in the body that differs from Basic's is given twice.
+    pub fn with_authorization(mut self, authorization: Option<&str>) -> Result<Self, Aadsts> {
+        let Some((id, secret)) = authorization.and_then(basic_credentials) else {
+            return Ok(self);
+        };
+        match &self.client_id {
+            Some(body_id) if !body_id.eq_ignore_ascii_case(&id) => {
+                return Err(Aadsts::DuplicateParameter {
+                    name: "client_id".into(),
+                });
+            }
+            Some(_) => {}
+            None => self.client_id = Some(id),
+        }
+        self.basic_secret = Some(secret);
+        Ok(self)
+    }
+
+    /// The client authentication methods this request presents, in RFC 6749's names.
+    fn auth_methods(&self) -> Vec<&'static str> {
+        let mut m = Vec::new();
+        if self.client_assertion.is_some() {
+            m.push("private_key_jwt");
+        }
+        if self.client_secret.is_some() {
+            m.push("client_secret_post");
+        }
+        if self.basic_secret.is_some() {
+            m.push("client_secret_basic");
+        }
+        m
+    }
+
+    /// The client secret, from the body or HTTP Basic (at most one is present once
+    /// [`exchange`] has checked the methods).
+    fn secret(&self) -> Option<&String> {
+        self.client_secret.as_ref().or(self.basic_secret.as_ref())
+    }
+}
+
+/// `(client_id, client_secret)` of `Basic base64(urlencode(id):urlencode(secret))`.
+fn basic_credentials(value: &str) -> Option<(String, String)> {
+    use base64::Engine;
+    let (scheme, b64) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let decode = |s: &str| -> String { form_urlencoded_decode(s) };
+    let (id, secret) = (decode(id), decode(secret));
+    (!id.is_empty() && !secret.is_empty()).then_some((id, secret))
+}
+
+/// `application/x-www-form-urlencoded` decoding of one value (`+` is a space).
+fn form_urlencoded_decode(s: &str) -> String {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={s}"))
+        .ok()
+        .and_then(|mut v| v.pop())
+        .map(|(_, v)| v)
+        .unwrap_or_default()
 }
 
 /// A successful exchange.
@@ -118,6 +200,11 @@ fn resource_of_scope(scope: &str) -> Result<String, Aadsts> {
         .split(' ')
         .filter(|s| !s.is_empty() && !RESERVED_SCOPES.contains(s))
         .collect();
+    if scopes.iter().any(|s| !is_well_formed_scope(s)) {
+        return Err(Aadsts::InvalidScope {
+            scope: scope.to_string(),
+        });
+    }
     let mut resources = Vec::new();
     for sc in &scopes {
         match sc.strip_suffix("/.default") {
@@ -186,8 +273,11 @@ pub async fn exchange(
             (None, None) => return Err(Aadsts::MissingParameter { name: "resource" }),
         },
     };
-    if p.client_assertion.is_none() && p.client_secret.is_none() {
-        return Err(Aadsts::MissingClientCredential);
+    let methods = p.auth_methods();
+    match methods.len() {
+        0 => return Err(Aadsts::MissingClientCredential),
+        1 => {}
+        _ => return Err(Aadsts::MultipleClientAuthentication { methods }),
     }
     let not_found = || Aadsts::ApplicationNotFound {
         client_id: client_id.into(),
@@ -209,7 +299,7 @@ pub async fn exchange(
         }
     };
     let now = s.clock.now();
-    match (&principal, &p.client_assertion, &p.client_secret) {
+    match (&principal, &p.client_assertion, p.secret()) {
         (_, Some(assertion), _) => {
             let t = p
                 .client_assertion_type
@@ -245,6 +335,7 @@ pub async fn exchange(
         }
         (_, None, None) => return Err(Aadsts::MissingClientCredential),
     }
+    resolve_resource(s, &tenant.id, &resource).await?;
     let subject = match &principal {
         Principal::Identity(i) => TokenSubject::managed_identity(i),
         Principal::Application(a) => TokenSubject {
@@ -255,6 +346,44 @@ pub async fn exchange(
         },
     };
     sign_access_token(s, &tenant.id, &subject, resource, now)
+}
+
+/// Checks that `resource` names a resource principal in the tenant: a first-party resource
+/// of Microsoft, an application registered in wid (by identifier URI or application id), or
+/// an application with a client secret (by its client id). Else AADSTS500011.
+pub async fn resolve_resource(
+    s: &CloudState,
+    tenant_id: &str,
+    resource: &str,
+) -> Result<(), Aadsts> {
+    if first_party(resource).is_some() {
+        return Ok(());
+    }
+    let store_failed = |e: wid_store::StoreError| {
+        tracing::error!(error = %e, "store failed during token exchange");
+        Aadsts::TransientError
+    };
+    if s.store
+        .find_resource_app(tenant_id, resource)
+        .await
+        .map_err(store_failed)?
+        .is_some()
+    {
+        return Ok(());
+    }
+    if wid_model::ids::is_guid(resource)
+        && s.store
+            .find_application(tenant_id, resource)
+            .await
+            .map_err(store_failed)?
+            .is_some()
+    {
+        return Ok(());
+    }
+    Err(Aadsts::ResourceNotFound {
+        resource: resource.to_string(),
+        tenant: tenant_id.to_string(),
+    })
 }
 
 /// Who an access token is issued to.
@@ -354,6 +483,13 @@ mod tests {
             resource_of_scope("https://x/user.read").unwrap_err().code(),
             1002012
         );
+        assert_eq!(resource_of_scope("/.default").unwrap_err().code(), 70011);
+        assert_eq!(
+            resource_of_scope("management.azure.com/.default")
+                .unwrap_err()
+                .code(),
+            70011
+        );
         assert_eq!(
             resource_of_scope("https://x/.default https://y/.default")
                 .unwrap_err()
@@ -364,14 +500,55 @@ mod tests {
     }
 
     #[test]
-    fn params_redact_and_keep_first() {
+    fn params_redact_and_refuse_duplicates() {
         let p = TokenParams::from_pairs(vec![
             ("client_assertion".into(), "SECRET-JWT".into()),
             ("client_id".into(), "a".into()),
-            ("client_id".into(), "b".into()),
+            ("client_id".into(), "".into()),
             ("unknown".into(), "x".into()),
-        ]);
+            ("unknown".into(), "y".into()),
+        ])
+        .unwrap();
         assert_eq!(p.client_id.as_deref(), Some("a"));
         assert!(!format!("{p:?}").contains("SECRET"));
+        let e = TokenParams::from_pairs(vec![
+            ("scope".into(), "a".into()),
+            ("scope".into(), "a".into()),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e,
+            Aadsts::DuplicateParameter {
+                name: "scope".into()
+            }
+        );
+    }
+
+    #[test]
+    fn basic_authentication() {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode("app%3A1:s%2Bc+ret");
+        let p = TokenParams::default()
+            .with_authorization(Some(&format!("Basic {b64}")))
+            .unwrap();
+        assert_eq!(p.client_id.as_deref(), Some("app:1"));
+        assert_eq!(p.basic_secret.as_deref(), Some("s+c ret"));
+        assert_eq!(p.auth_methods(), ["client_secret_basic"]);
+        let p = TokenParams::default()
+            .with_authorization(Some("Bearer x"))
+            .unwrap();
+        assert!(p.auth_methods().is_empty());
+        let other = TokenParams {
+            client_id: Some("b".into()),
+            ..Default::default()
+        };
+        let b64 = base64::engine::general_purpose::STANDARD.encode("a:s");
+        assert_eq!(
+            other
+                .with_authorization(Some(&format!("Basic {b64}")))
+                .unwrap_err()
+                .code(),
+            9000411
+        );
     }
 }

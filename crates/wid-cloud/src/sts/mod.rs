@@ -16,7 +16,7 @@ use crate::state::CloudState;
 pub use error::StsError;
 pub use exchange::{
     ACCESS_TOKEN_LIFETIME, Endpoint, IssuedToken, TokenParams, TokenSubject, exchange,
-    sign_access_token,
+    resolve_resource, sign_access_token,
 };
 pub use token::{authority_of as authority_base, correlation_of};
 

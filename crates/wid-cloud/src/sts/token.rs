@@ -4,13 +4,15 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use wid_model::aadsts::Aadsts;
 
 use super::MAX_BODY;
 use super::error::StsError;
 use super::exchange::{Endpoint, TokenParams, exchange};
+use crate::body::{BodyError, close_unless_drained, read_capped};
 use crate::state::CloudState;
 
 /// `https://host[:port]` as the client addressed us, falling back to the public URL.
@@ -53,23 +55,35 @@ async fn handle(
     if let Some(resp) = s.faults.take("token") {
         return resp;
     }
-    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
-            return (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                Json(json!({
-                    "error": "invalid_request",
-                    "error_description": format!("The request body is larger than {MAX_BODY} bytes."),
-                    "correlation_id": correlation_id,
-                })),
-            )
-                .into_response();
+    let refuse = |error: Aadsts| {
+        StsError {
+            error,
+            authority: authority.clone(),
+            correlation_id: correlation_id.clone(),
+            now: s.clock.now(),
         }
+        .into_response()
     };
-    // form_urlencoded decodes lossily, so non-UTF-8 bytes become U+FFFD rather than an error;
-    // the first occurrence of a repeated field wins.
-    let params = TokenParams::from_pairs(form_urlencoded_pairs(&bytes));
+    let bytes = match read_capped(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge { limit, drained }) => {
+            let mut resp = refuse(Aadsts::RequestTooLarge { limit });
+            close_unless_drained(&mut resp, drained);
+            return resp;
+        }
+        // The client stopped sending: what arrived is no request, as if the body were empty.
+        Err(BodyError::Broken) => return refuse(Aadsts::MissingParameter { name: "grant_type" }),
+    };
+    // form_urlencoded decodes lossily, so non-UTF-8 bytes become U+FFFD rather than an error.
+    let authorization = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let params = match TokenParams::from_pairs(form_urlencoded_pairs(&bytes))
+        .and_then(|p| p.with_authorization(authorization))
+    {
+        Ok(p) => p,
+        Err(e) => return refuse(e),
+    };
     match exchange(&s, &tenant, endpoint, &params).await {
         Ok(issued) => {
             let body = match endpoint {

@@ -1,6 +1,7 @@
 //! The command line: `wid up`, `wid identity ...`, `wid group ...`, `wid issuer ...`,
 //! `wid env`, `wid doctor`. Flag names follow `az` for cloud resources.
 
+mod ad;
 mod connections;
 mod deployment;
 mod doctor;
@@ -77,6 +78,10 @@ pub enum Command {
     Token(token::TokenArgs),
     /// Diagnose a workload identity connection: name the first cause and its fix.
     Doctor(doctor::DoctorArgs),
+    /// Applications in the directory (Microsoft Graph), as `az ad`: register your own API as
+    /// a resource principal.
+    #[command(subcommand)]
+    Ad(ad::AdCommand),
 }
 
 /// A CLI failure: printed to stderr, exit code 1.
@@ -188,6 +193,7 @@ pub fn main() -> ExitCode {
             Command::Role(c) => role::run(&ctx, c).await,
             Command::Deployment(c) => deployment::run(&ctx, c).await,
             Command::Doctor(a) => doctor::run(&ctx, a).await,
+            Command::Ad(c) => ad::run(&ctx, c).await,
         }
     });
     match result {

@@ -124,6 +124,42 @@ impl TestCloud {
             .clone()
     }
 
+    /// A token for `scope` for the local administrator (its client secret), as the raw
+    /// token response: status and JSON.
+    pub async fn admin_token_for(&self, scope: &str) -> (u16, Value) {
+        let admin = self.home.admin().expect("admin.json");
+        let t = admin.tenant_id.clone();
+        self.token_form(
+            &t,
+            false,
+            &[
+                ("client_id", &admin.client_id),
+                ("client_secret", &admin.client_secret),
+                ("grant_type", "client_credentials"),
+                ("scope", scope),
+            ],
+        )
+        .await
+    }
+
+    /// Registers an application with identifier URIs through Graph as the administrator;
+    /// returns Graph's status and body.
+    pub async fn register_app(&self, name: &str, uris: &[&str]) -> (u16, Value) {
+        let (s, v) = self
+            .admin_token_for("https://graph.microsoft.com/.default")
+            .await;
+        assert_eq!(s, 200, "graph token: {v}");
+        let (s, _, v) = self
+            .call(
+                reqwest::Method::POST,
+                "/v1.0/applications",
+                v["access_token"].as_str(),
+                Some(&json!({"displayName": name, "identifierUris": uris})),
+            )
+            .await;
+        (s, v)
+    }
+
     /// A raw HTTPS request with an optional bearer token; returns status, headers and JSON.
     pub async fn call(
         &self,

@@ -20,3 +20,4 @@ mod persistence;
 mod provisioning_shapes;
 mod schemathesis;
 mod sts_errors;
+mod sts_fidelity;

@@ -18,6 +18,11 @@ async fn round_trip(opts: impl Fn() -> Options) {
         .to_string();
     let old_token = c.sa_token("airflow", "airflow-worker");
     let tenant = c.tenant.clone();
+    // A registered API; a second registration whose last URI is taken is refused whole.
+    let (s, v) = c.register_app("keep", &["api://keep"]).await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = c.register_app("half", &["api://half", "api://keep"]).await;
+    assert_eq!(s, 400, "{v}");
     let (home, dir, clock) = c.stop().await;
 
     let c = TestCloud::start_in(home, dir, clock, opts()).await;
@@ -57,6 +62,13 @@ async fn round_trip(opts: impl Fn() -> Options) {
     let fresh = c.sa_token("airflow", "airflow-worker");
     assert_eq!(c.exchange(&client_id, &fresh, SCOPE_ARM).await.0, 200);
     assert_eq!(claims_of(&old_token)["sub"], claims_of(&fresh)["sub"]);
+    assert_eq!(c.admin_token_for("api://keep/.default").await.0, 200);
+    let (s, v) = c.admin_token_for("api://half/.default").await;
+    assert_eq!(
+        (s, &v["error_codes"][0]),
+        (400, &serde_json::json!(500011)),
+        "{v}"
+    );
     c.stop().await;
 }
 
