@@ -4,8 +4,9 @@
 //! one cloud served here as an object; the older versions answer a list of clouds.
 //!
 //! wid serves the control plane (login, ARM) itself, and names itself for Microsoft Graph too,
-//! so that a client that calls Graph (the az CLI resolving `--assignee`) stays on this host
-//! instead of leaving for graph.microsoft.com. The other resource ids are the real first-party
+//! so that a client that calls Graph (the az CLI resolving `--assignee`) is served by wid's
+//! Graph (`graph/`) instead of leaving for graph.microsoft.com; tokens for wid's own URL are
+//! Graph tokens. The other resource ids are the real first-party
 //! ones, since tokens for them come from wid's token service, and the DNS suffixes are the
 //! public cloud's, since wid plays no data plane (local stand-ins such as Azurite are reached
 //! through connection strings, not suffixes).

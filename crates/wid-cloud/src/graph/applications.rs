@@ -7,12 +7,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use wid_model::resources::{GRAPH_AUDIENCES, first_party, is_valid_identifier_uri, resource_key};
+use wid_model::resources::{first_party, is_valid_identifier_uri, resource_key};
 use wid_store::{ResourceApp, StoreError};
 
 use super::MAX_BODY;
 use super::error::GraphError;
-use crate::auth::{AuthError, Caller, verify_bearer};
 use crate::body::{BodyError, close_unless_drained, read_capped};
 use crate::state::CloudState;
 
@@ -110,21 +109,6 @@ fn taken() -> GraphError {
     )
 }
 
-fn authenticate(s: &CloudState, headers: &HeaderMap) -> Result<Caller, GraphError> {
-    let caller = verify_bearer(s, headers).map_err(|e| match e {
-        AuthError::Missing => GraphError::unauthenticated("Access token is empty."),
-        AuthError::Invalid(_) | AuthError::Expired { .. } => {
-            GraphError::unauthenticated("Access token validation failure.")
-        }
-    })?;
-    if !GRAPH_AUDIENCES.contains(&caller.audience.as_str()) {
-        return Err(GraphError::unauthenticated(
-            "Access token validation failure. Invalid audience.",
-        ));
-    }
-    Ok(caller)
-}
-
 fn to_json(base: &str, app: &ResourceApp) -> Value {
     json!({
         "@odata.context": format!("{base}/v1.0/$metadata#applications/$entity"),
@@ -139,7 +123,7 @@ fn to_json(base: &str, app: &ResourceApp) -> Value {
 
 /// `POST /v1.0/applications`: the local administrator registers an application.
 pub async fn create(State(s): State<CloudState>, headers: HeaderMap, body: Body) -> Response {
-    let caller = match authenticate(&s, &headers) {
+    let caller = match super::authenticate(&s, &headers) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
@@ -178,7 +162,7 @@ pub async fn remove(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let caller = match authenticate(&s, &headers) {
+    let caller = match super::authenticate(&s, &headers) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
@@ -197,7 +181,7 @@ pub async fn remove(
 
 /// `GET /v1.0/applications`: the applications registered in the caller's tenant.
 pub async fn list(State(s): State<CloudState>, headers: HeaderMap) -> Response {
-    let caller = match authenticate(&s, &headers) {
+    let caller = match super::authenticate(&s, &headers) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };

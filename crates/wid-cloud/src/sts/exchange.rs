@@ -356,7 +356,7 @@ pub async fn resolve_resource(
     tenant_id: &str,
     resource: &str,
 ) -> Result<(), Aadsts> {
-    if first_party(resource).is_some() {
+    if first_party(resource).is_some() || crate::graph::is_own_url(s, resource) {
         return Ok(());
     }
     let store_failed = |e: wid_store::StoreError| {

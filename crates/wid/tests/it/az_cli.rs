@@ -266,18 +266,19 @@ az identity federated-credential create --name airflow --identity-name airflow-m
         assert_eq!(f["audiences"], json!(["api://AzureADTokenExchange"]));
     }
 
-    // Role assignments: Reader on the resource group for the new identity, then the list.
+    // Role assignments: Reader on the resource group for the new identity, named by its
+    // client id as users do (az resolves it through Microsoft Graph, which wid serves), then
+    // the list by assignee (az fills the principal's name through Graph too).
     let mi_principal = shown["principalId"].as_str().unwrap();
+    let mi_client = shown["clientId"].as_str().unwrap();
     let scope = format!("/subscriptions/{}/resourceGroups/rg-airflow", c.sub);
     let ra = az
         .json(&[
             "role",
             "assignment",
             "create",
-            "--assignee-object-id",
-            mi_principal,
-            "--assignee-principal-type",
-            "ServicePrincipal",
+            "--assignee",
+            mi_client,
             "--role",
             "Reader",
             "--scope",
@@ -292,28 +293,37 @@ az identity federated-credential create --name airflow --identity-name airflow-m
             .ends_with("acdd72a7-3385-48ef-bd42-f606fba81ae7"),
         "{ra}"
     );
-    // (--assignee would make az look the principal up in Microsoft Graph, which wid does not
-    // serve: list by scope instead.)
     let listed = az
         .json(&[
             "role",
             "assignment",
             "list",
+            "--assignee",
+            mi_client,
+            "--scope",
+            &scope,
+        ])
+        .await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["principalId"], mi_principal, "{listed}");
+    assert_eq!(listed[0]["roleDefinitionName"], "Reader", "{listed}");
+    assert_eq!(listed[0]["principalName"], mi_client, "{listed}");
+    assert_eq!(listed[0]["scope"], scope.as_str(), "{listed}");
+    // The object-id form needs no lookup at all.
+    let by_object = az
+        .json(&[
+            "role",
+            "assignment",
+            "list",
+            "--assignee",
+            mi_principal,
             "--scope",
             &scope,
             "--fill-principal-name",
             "false",
         ])
         .await;
-    let mine: Vec<&Value> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["principalId"] == mi_principal)
-        .collect();
-    assert_eq!(mine.len(), 1, "{listed}");
-    assert_eq!(mine[0]["roleDefinitionName"], "Reader", "{listed}");
-    assert_eq!(mine[0]["scope"], scope.as_str(), "{listed}");
+    assert_eq!(by_object.as_array().unwrap().len(), 1, "{by_object}");
 
     // An identity that may only read signs in, and its write is refused with ARM's error.
     let (stranger, stranger_principal) = operator(&c, "stranger").await;
