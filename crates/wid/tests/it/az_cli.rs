@@ -126,23 +126,9 @@ async fn the_azure_cli_registers_wid_signs_in_and_runs_the_seed() {
 
     // The operator: Owner of the subscription, signing in with a federated token.
     let (deployer, deployer_principal) = operator(&c, "deployer").await;
-    let t = c.admin_token().await;
-    let owner = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
-    let (s, _, v) = c
-        .call(
-            Method::PUT,
-            &format!(
-                "/subscriptions/{0}/providers/Microsoft.Authorization/roleAssignments/{1}?api-version=2022-04-01",
-                c.sub,
-                wid_model::ids::new_guid()
-            ),
-            Some(&t),
-            Some(&json!({"properties": {
-                "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{owner}", c.sub),
-                "principalId": deployer_principal, "principalType": "ServicePrincipal"}})),
-        )
+    let subscription = format!("/subscriptions/{}", c.sub);
+    c.assign_role("Owner", &deployer_principal, &subscription)
         .await;
-    assert_eq!(s, 201, "{v}");
 
     // Endpoint discovery through /metadata/endpoints.
     az.ok(&[
@@ -327,22 +313,8 @@ az identity federated-credential create --name airflow --identity-name airflow-m
 
     // An identity that may only read signs in, and its write is refused with ARM's error.
     let (stranger, stranger_principal) = operator(&c, "stranger").await;
-    let reader = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
-    let (s, _, v) = c
-        .call(
-            Method::PUT,
-            &format!(
-                "/subscriptions/{0}/providers/Microsoft.Authorization/roleAssignments/{1}?api-version=2022-04-01",
-                c.sub,
-                wid_model::ids::new_guid()
-            ),
-            Some(&t),
-            Some(&json!({"properties": {
-                "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{reader}", c.sub),
-                "principalId": stranger_principal, "principalType": "ServicePrincipal"}})),
-        )
+    c.assign_role("Reader", &stranger_principal, &subscription)
         .await;
-    assert_eq!(s, 201, "{v}");
     az.ok(&["logout"]).await;
     az.ok(&[
         "login",

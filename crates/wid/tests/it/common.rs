@@ -254,6 +254,27 @@ impl TestCloud {
         .await
     }
 
+    /// Gives `principal_id` the built-in role `role` (its name, e.g. "Reader") at `scope`, as
+    /// the administrator.
+    pub async fn assign_role(&self, role: &str, principal_id: &str, scope: &str) {
+        let role_id = wid_model::rbac::RoleDefinition::find(role)
+            .unwrap_or_else(|| panic!("no built-in role {role}"))
+            .arm_id(&self.sub);
+        let token = self.admin_token().await;
+        let (s, _, v) = self
+            .call(
+                reqwest::Method::PUT,
+                &format!(
+                    "{scope}/providers/Microsoft.Authorization/roleAssignments/{}?api-version=2022-04-01",
+                    wid_model::ids::new_guid()
+                ),
+                Some(&token),
+                Some(&json!({"properties": {"roleDefinitionId": role_id, "principalId": principal_id, "principalType": "ServicePrincipal"}})),
+            )
+            .await;
+        assert_eq!(s, 201, "assign {role} at {scope}: {v}");
+    }
+
     /// An identity with one federated credential for system:serviceaccount:NS:SA on the local issuer.
     pub async fn federated_identity(&self, name: &str, ns: &str, sa: &str) -> String {
         let (client_id, _) = self.create_identity(name).await;

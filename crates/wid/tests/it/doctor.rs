@@ -7,7 +7,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 use wid_model::Clock;
-use wid_model::rbac::RoleDefinition;
 
 use crate::common::{TestCloud, sa_claims, sign_with};
 
@@ -134,21 +133,8 @@ async fn doctor_text(cloud: &TestCloud, pod: &Pod, args: &[&str]) -> (i32, Strin
 }
 
 async fn assign_reader(cloud: &TestCloud, principal_id: &str) {
-    let role = RoleDefinition::find("Reader").unwrap().arm_id(&cloud.sub);
-    let token = cloud.admin_token().await;
-    let (s, _, v) = cloud
-        .call(
-            reqwest::Method::PUT,
-            &format!(
-                "/subscriptions/{}/resourceGroups/rg-airflow/providers/Microsoft.Authorization/roleAssignments/{}?api-version=2022-04-01",
-                cloud.sub,
-                wid_model::ids::new_guid()
-            ),
-            Some(&token),
-            Some(&json!({"properties": {"roleDefinitionId": role, "principalId": principal_id, "principalType": "ServicePrincipal"}})),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
+    let scope = format!("/subscriptions/{}/resourceGroups/rg-airflow", cloud.sub);
+    cloud.assign_role("Reader", principal_id, &scope).await;
 }
 
 /// The healthy pod; `fic` overrides the credential's (issuer, subject, audience).

@@ -43,21 +43,7 @@ async fn javascript_sdk_gets_tokens_and_lists_only_what_its_role_allows() {
     let principal = ident["properties"]["principalId"].as_str().unwrap();
     // Reader on rg-airflow only.
     let scope = format!("/subscriptions/{}/resourceGroups/rg-airflow", c.sub);
-    let (s, _, v) = c
-        .call(
-            Method::PUT,
-            &format!(
-                "{scope}/providers/Microsoft.Authorization/roleAssignments/{}?api-version=2022-04-01",
-                wid_model::ids::new_guid()
-            ),
-            Some(&t),
-            Some(&json!({"properties": {
-                "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7", c.sub),
-                "principalId": principal,
-                "principalType": "ServicePrincipal"}})),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
+    c.assign_role("Reader", principal, &scope).await;
 
     let tmp = tempfile::tempdir().unwrap();
     let token_file = tmp.path().join("azure-identity-token");
