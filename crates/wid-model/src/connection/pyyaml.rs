@@ -1,0 +1,726 @@
+//! `yaml.dump(data)` with PyYAML's defaults, for the one shape `airflow connections export`
+//! dumps: a mapping of connection ids to mappings of strings, integers and `None`.
+//!
+//! A port of the parts of PyYAML 6's `Emitter` (`analyze_scalar`, `choose_scalar_style`,
+//! `write_plain`, `write_single_quoted`, `write_double_quoted`) and `Resolver` (the YAML 1.1
+//! implicit types) that this shape reaches: keys sorted, block style, `allow_unicode=False`
+//! (so non-ASCII text is double quoted with escapes), lines folded after column 80. A string
+//! that a YAML 1.1 reader would take for another type (`yes`, `0755`, `null`, `''`) is quoted,
+//! which is why a generic YAML 1.2 writer cannot stand in: PyYAML would read it back changed.
+//! Ids of 128 characters or more (which PyYAML writes as `? ` complex keys) are not handled.
+
+use super::export::DictValue;
+
+const BEST_WIDTH: usize = 80;
+const BREAKS: [char; 4] = ['\n', '\u{85}', '\u{2028}', '\u{2029}'];
+
+fn is_break(c: char) -> bool {
+    BREAKS.contains(&c)
+}
+
+fn is_space_or_break(c: char) -> bool {
+    matches!(c, '\0' | ' ' | '\t' | '\r') || is_break(c)
+}
+
+/// Whether PyYAML's resolver reads `value`, written plain, as a string (and not a bool, int,
+/// float, null, timestamp, merge or value key).
+pub fn resolves_to_str(value: &str) -> bool {
+    // Python's `$` also matches before one final newline.
+    let v = value.strip_suffix('\n').unwrap_or(value);
+    !(is_bool(v)
+        || is_float(v)
+        || is_int(v)
+        || v == "<<"
+        || is_null(v)
+        || is_timestamp(v)
+        || v == "=")
+}
+
+fn is_bool(v: &str) -> bool {
+    matches!(
+        v,
+        "yes"
+            | "Yes"
+            | "YES"
+            | "no"
+            | "No"
+            | "NO"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
+    )
+}
+
+fn is_null(v: &str) -> bool {
+    matches!(v, "~" | "null" | "Null" | "NULL" | "")
+}
+
+/// A cursor over bytes for the resolver's regular expressions (all ASCII).
+struct Cur<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Cur<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+    fn eat(&mut self, f: impl Fn(u8) -> bool) -> bool {
+        match self.peek() {
+            Some(c) if f(c) => {
+                self.i += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+    fn eat_many(&mut self, f: impl Fn(u8) -> bool) -> usize {
+        let start = self.i;
+        while self.eat(&f) {}
+        self.i - start
+    }
+    fn sign(&mut self) {
+        self.eat(|c| c == b'+' || c == b'-');
+    }
+    fn done(&self) -> bool {
+        self.i == self.b.len()
+    }
+    fn at(b: &[u8]) -> Cur<'_> {
+        Cur { b, i: 0 }
+    }
+}
+
+fn digit(c: u8) -> bool {
+    c.is_ascii_digit()
+}
+fn digit_(c: u8) -> bool {
+    c.is_ascii_digit() || c == b'_'
+}
+
+/// `(?::[0-5]?[0-9])+`, at least once.
+fn sexagesimal(c: &mut Cur<'_>) -> bool {
+    let mut n = 0;
+    loop {
+        let save = c.i;
+        if !c.eat(|x| x == b':') {
+            break;
+        }
+        // [0-5]?[0-9]: one or two digits, the first of two at most 5.
+        let d1 = c.peek();
+        let d2 = c.b.get(c.i + 1).copied();
+        match (d1, d2) {
+            (Some(a), Some(b)) if (b'0'..=b'5').contains(&a) && digit(b) => c.i += 2,
+            (Some(a), _) if digit(a) => c.i += 1,
+            _ => {
+                c.i = save;
+                break;
+            }
+        }
+        n += 1;
+    }
+    n > 0
+}
+
+fn is_int(v: &str) -> bool {
+    let b = v.as_bytes();
+    let alternatives: [&dyn Fn(&mut Cur<'_>) -> bool; 5] = [
+        &|c| {
+            c.sign();
+            c.eat(|x| x == b'0')
+                && c.eat(|x| x == b'b')
+                && c.eat_many(|x| x == b'0' || x == b'1' || x == b'_') > 0
+        },
+        &|c| {
+            c.sign();
+            c.eat(|x| x == b'0') && c.eat_many(|x| (b'0'..=b'7').contains(&x) || x == b'_') > 0
+        },
+        &|c| {
+            c.sign();
+            if c.eat(|x| x == b'0') {
+                return true;
+            }
+            c.eat(|x| (b'1'..=b'9').contains(&x)) && {
+                c.eat_many(digit_);
+                true
+            }
+        },
+        &|c| {
+            c.sign();
+            c.eat(|x| x == b'0')
+                && c.eat(|x| x == b'x')
+                && c.eat_many(|x| x.is_ascii_hexdigit() || x == b'_') > 0
+        },
+        &|c| {
+            c.sign();
+            c.eat(|x| (b'1'..=b'9').contains(&x)) && {
+                c.eat_many(digit_);
+                sexagesimal(c)
+            }
+        },
+    ];
+    // Each alternative is greedy without backtracking; `$` needs the whole text.
+    alternatives.iter().any(|alt| {
+        let mut c = Cur::at(b);
+        alt(&mut c) && c.done()
+    })
+}
+
+fn exponent(c: &mut Cur<'_>) {
+    let save = c.i;
+    if c.eat(|x| x == b'e' || x == b'E')
+        && c.eat(|x| x == b'+' || x == b'-')
+        && c.eat_many(digit) > 0
+    {
+        return;
+    }
+    c.i = save;
+}
+
+fn is_float(v: &str) -> bool {
+    let b = v.as_bytes();
+    let alternatives: [&dyn Fn(&mut Cur<'_>) -> bool; 5] = [
+        &|c| {
+            c.sign();
+            c.eat(digit)
+                && {
+                    c.eat_many(digit_);
+                    c.eat(|x| x == b'.')
+                }
+                && {
+                    c.eat_many(digit_);
+                    exponent(c);
+                    true
+                }
+        },
+        &|c| {
+            c.eat(|x| x == b'.') && c.eat(digit) && {
+                c.eat_many(digit_);
+                exponent(c);
+                true
+            }
+        },
+        &|c| {
+            c.sign();
+            c.eat(digit)
+                && {
+                    c.eat_many(digit_);
+                    sexagesimal(c)
+                }
+                && c.eat(|x| x == b'.')
+                && {
+                    c.eat_many(digit_);
+                    true
+                }
+        },
+        &|c| {
+            c.sign();
+            c.eat(|x| x == b'.') && {
+                let rest = &c.b[c.i..];
+                c.i = c.b.len();
+                matches!(rest, b"inf" | b"Inf" | b"INF")
+            }
+        },
+        &|c| {
+            matches!(c.b, b".nan" | b".NaN" | b".NAN") && {
+                c.i = c.b.len();
+                true
+            }
+        },
+    ];
+    alternatives.iter().any(|alt| {
+        let mut c = Cur::at(b);
+        alt(&mut c) && c.done()
+    })
+}
+
+fn is_timestamp(v: &str) -> bool {
+    let b = v.as_bytes();
+    // YYYY-MM-DD
+    if b.len() == 10
+        && b.iter().enumerate().all(|(i, &x)| {
+            if i == 4 || i == 7 {
+                x == b'-'
+            } else {
+                digit(x)
+            }
+        })
+    {
+        return true;
+    }
+    let mut c = Cur::at(b);
+    let n = |c: &mut Cur<'_>, min: usize, max: usize| {
+        let start = c.i;
+        while c.i - start < max && c.eat(digit) {}
+        c.i - start >= min
+    };
+    if !(n(&mut c, 4, 4) && c.eat(|x| x == b'-') && n(&mut c, 1, 2) && c.eat(|x| x == b'-')) {
+        return false;
+    }
+    if !n(&mut c, 1, 2) {
+        return false;
+    }
+    if !(c.eat(|x| x == b'T' || x == b't') || c.eat_many(|x| x == b' ' || x == b'\t') > 0) {
+        return false;
+    }
+    if !(n(&mut c, 1, 2)
+        && c.eat(|x| x == b':')
+        && n(&mut c, 2, 2)
+        && c.eat(|x| x == b':')
+        && n(&mut c, 2, 2))
+    {
+        return false;
+    }
+    if c.eat(|x| x == b'.') {
+        c.eat_many(digit);
+    }
+    if c.done() {
+        return true;
+    }
+    c.eat_many(|x| x == b' ' || x == b'\t');
+    if c.eat(|x| x == b'Z') {
+        return c.done();
+    }
+    if !(c.eat(|x| x == b'+' || x == b'-') && n(&mut c, 1, 2)) {
+        return false;
+    }
+    if c.eat(|x| x == b':') && !n(&mut c, 2, 2) {
+        return false;
+    }
+    c.done()
+}
+
+/// What `analyze_scalar` finds out about a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Analysis {
+    empty: bool,
+    multiline: bool,
+    allow_block_plain: bool,
+    allow_single_quoted: bool,
+}
+
+fn analyze(s: &str) -> Analysis {
+    if s.is_empty() {
+        return Analysis {
+            empty: true,
+            multiline: false,
+            allow_block_plain: true,
+            allow_single_quoted: true,
+        };
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut block_indicators = s.starts_with("---") || s.starts_with("...");
+    let mut line_breaks = false;
+    let mut special = false;
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
+        (false, false, false, false);
+    let (mut break_space, mut space_break) = (false, false);
+    let mut preceded_by_ws = true;
+    let mut followed_by_ws = chars.len() == 1 || is_space_or_break(chars[1]);
+    let (mut previous_space, mut previous_break) = (false, false);
+    let last = chars.len() - 1;
+    for (index, &ch) in chars.iter().enumerate() {
+        if index == 0 {
+            if "#,[]{}&*!|>'\"%@`".contains(ch) {
+                block_indicators = true;
+            }
+            if (ch == '?' || ch == ':') && followed_by_ws {
+                block_indicators = true;
+            }
+            if ch == '-' && followed_by_ws {
+                block_indicators = true;
+            }
+        } else {
+            if ch == ':' && followed_by_ws {
+                block_indicators = true;
+            }
+            if ch == '#' && preceded_by_ws {
+                block_indicators = true;
+            }
+        }
+        if is_break(ch) {
+            line_breaks = true;
+        }
+        if !(ch == '\n' || (' '..='~').contains(&ch)) {
+            // With allow_unicode=False every other character is special.
+            special = true;
+        }
+        if ch == ' ' {
+            leading_space |= index == 0;
+            trailing_space |= index == last;
+            break_space |= previous_break;
+            previous_space = true;
+            previous_break = false;
+        } else if is_break(ch) {
+            leading_break |= index == 0;
+            trailing_break |= index == last;
+            space_break |= previous_space;
+            previous_space = false;
+            previous_break = true;
+        } else {
+            previous_space = false;
+            previous_break = false;
+        }
+        preceded_by_ws = is_space_or_break(ch);
+        followed_by_ws = index + 2 >= chars.len() || is_space_or_break(chars[index + 2]);
+    }
+    let mut allow_block_plain = true;
+    let mut allow_single_quoted = true;
+    if leading_space || leading_break || trailing_space || trailing_break {
+        allow_block_plain = false;
+    }
+    if break_space {
+        allow_block_plain = false;
+        allow_single_quoted = false;
+    }
+    if space_break || special {
+        allow_block_plain = false;
+        allow_single_quoted = false;
+    }
+    if line_breaks || block_indicators {
+        allow_block_plain = false;
+    }
+    Analysis {
+        empty: false,
+        multiline: line_breaks,
+        allow_block_plain,
+        allow_single_quoted,
+    }
+}
+
+/// The writer's state: PyYAML's `column`, `whitespace`, `indention` and `indent`.
+struct Emitter {
+    out: String,
+    column: usize,
+    whitespace: bool,
+    indention: bool,
+    indent: usize,
+}
+
+impl Emitter {
+    fn write(&mut self, data: &str) {
+        self.column += data.chars().count();
+        self.out.push_str(data);
+    }
+
+    fn write_indicator(&mut self, indicator: &str, need_whitespace: bool) {
+        if !(self.whitespace || !need_whitespace) {
+            self.write(" ");
+        }
+        self.write(indicator);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_line_break(&mut self, data: Option<char>) {
+        self.out.push(data.unwrap_or('\n'));
+        self.whitespace = true;
+        self.indention = true;
+        self.column = 0;
+    }
+
+    fn write_indent(&mut self) {
+        let indent = self.indent;
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
+            self.write_line_break(None);
+        }
+        if self.column < indent {
+            self.whitespace = true;
+            let pad = " ".repeat(indent - self.column);
+            self.out.push_str(&pad);
+            self.column = indent;
+        }
+    }
+
+    fn write_breaks(&mut self, text: &[char]) {
+        if text[0] == '\n' {
+            self.write_line_break(None);
+        }
+        for &br in text {
+            self.write_line_break(if br == '\n' { None } else { Some(br) });
+        }
+        self.write_indent();
+    }
+
+    fn write_plain(&mut self, text: &str, split: bool) {
+        if text.is_empty() {
+            return;
+        }
+        if !self.whitespace {
+            self.write(" ");
+        }
+        self.whitespace = false;
+        self.indention = false;
+        let t: Vec<char> = text.chars().collect();
+        let (mut spaces, mut breaks) = (false, false);
+        let (mut start, mut end) = (0, 0);
+        while end <= t.len() {
+            let ch = t.get(end).copied();
+            if spaces {
+                if ch != Some(' ') {
+                    if start + 1 == end && self.column > BEST_WIDTH && split {
+                        self.write_indent();
+                        self.whitespace = false;
+                        self.indention = false;
+                    } else {
+                        self.write(&t[start..end].iter().collect::<String>());
+                    }
+                    start = end;
+                }
+            } else if breaks {
+                if !ch.is_some_and(is_break) {
+                    self.write_breaks(&t[start..end]);
+                    self.whitespace = false;
+                    self.indention = false;
+                    start = end;
+                }
+            } else if ch.is_none_or(|c| c == ' ' || is_break(c)) {
+                self.write(&t[start..end].iter().collect::<String>());
+                start = end;
+            }
+            if let Some(c) = ch {
+                spaces = c == ' ';
+                breaks = is_break(c);
+            }
+            end += 1;
+        }
+    }
+
+    fn write_single_quoted(&mut self, text: &str, split: bool) {
+        self.write_indicator("'", true);
+        let t: Vec<char> = text.chars().collect();
+        let (mut spaces, mut breaks) = (false, false);
+        let (mut start, mut end) = (0, 0);
+        while end <= t.len() {
+            let ch = t.get(end).copied();
+            if spaces {
+                if ch != Some(' ') {
+                    if start + 1 == end
+                        && self.column > BEST_WIDTH
+                        && split
+                        && start != 0
+                        && end != t.len()
+                    {
+                        self.write_indent();
+                    } else {
+                        self.write(&t[start..end].iter().collect::<String>());
+                    }
+                    start = end;
+                }
+            } else if breaks {
+                if !ch.is_some_and(is_break) {
+                    self.write_breaks(&t[start..end]);
+                    start = end;
+                }
+            } else if ch.is_none_or(|c| c == ' ' || c == '\'' || is_break(c)) && start < end {
+                self.write(&t[start..end].iter().collect::<String>());
+                start = end;
+            }
+            if ch == Some('\'') {
+                self.write("''");
+                start = end + 1;
+            }
+            if let Some(c) = ch {
+                spaces = c == ' ';
+                breaks = is_break(c);
+            }
+            end += 1;
+        }
+        self.write_indicator("'", false);
+    }
+
+    fn write_double_quoted(&mut self, text: &str, split: bool) {
+        self.write_indicator("\"", true);
+        let t: Vec<char> = text.chars().collect();
+        let (mut start, mut end) = (0, 0);
+        while end <= t.len() {
+            let ch = t.get(end).copied();
+            let escape = match ch {
+                None => true,
+                Some(c) => {
+                    "\"\\\u{85}\u{2028}\u{2029}\u{FEFF}".contains(c) || !(' '..='~').contains(&c)
+                }
+            };
+            if escape {
+                if start < end {
+                    self.write(&t[start..end].iter().collect::<String>());
+                    start = end;
+                }
+                if let Some(c) = ch {
+                    let data = match c {
+                        '\0' => "\\0".to_string(),
+                        '\u{7}' => "\\a".into(),
+                        '\u{8}' => "\\b".into(),
+                        '\t' => "\\t".into(),
+                        '\n' => "\\n".into(),
+                        '\u{b}' => "\\v".into(),
+                        '\u{c}' => "\\f".into(),
+                        '\r' => "\\r".into(),
+                        '\u{1b}' => "\\e".into(),
+                        '"' => "\\\"".into(),
+                        '\\' => "\\\\".into(),
+                        '\u{85}' => "\\N".into(),
+                        '\u{a0}' => "\\_".into(),
+                        '\u{2028}' => "\\L".into(),
+                        '\u{2029}' => "\\P".into(),
+                        c if (c as u32) <= 0xFF => format!("\\x{:02X}", c as u32),
+                        c if (c as u32) <= 0xFFFF => format!("\\u{:04X}", c as u32),
+                        c => format!("\\U{:08X}", c as u32),
+                    };
+                    self.write(&data);
+                    start = end + 1;
+                }
+            }
+            if 0 < end
+                && end + 1 < t.len()
+                && (ch == Some(' ') || start >= end)
+                && self.column as isize + end as isize - start as isize > BEST_WIDTH as isize
+                && split
+            {
+                let mut data: String = t[start.min(end)..end].iter().collect();
+                data.push('\\');
+                if start < end {
+                    start = end;
+                }
+                self.write(&data);
+                self.write_indent();
+                self.whitespace = false;
+                self.indention = false;
+                if t.get(start) == Some(&' ') {
+                    self.write("\\");
+                }
+            }
+            end += 1;
+        }
+        self.write_indicator("\"", false);
+    }
+
+    /// `process_scalar` for a string (`tag:yaml.org,2002:str`).
+    fn string(&mut self, s: &str, simple_key: bool) {
+        let a = analyze(s);
+        let split = !simple_key;
+        if resolves_to_str(s) && !(simple_key && (a.empty || a.multiline)) && a.allow_block_plain {
+            self.write_plain(s, split);
+        } else if a.allow_single_quoted && !(simple_key && a.multiline) {
+            self.write_single_quoted(s, split);
+        } else {
+            self.write_double_quoted(s, split);
+        }
+    }
+
+    fn value(&mut self, v: DictValue<'_>) {
+        match v {
+            DictValue::Str(s) => self.string(s, false),
+            DictValue::Int(n) => self.write_plain(&n.to_string(), true),
+            DictValue::None => self.write_plain("null", true),
+        }
+    }
+}
+
+/// `yaml.dump({id: {field: value}})` for connections in `_connection_to_dict` form.
+pub fn dump_connections(entries: &[(String, Vec<(&str, DictValue<'_>)>)]) -> String {
+    if entries.is_empty() {
+        return "{}\n".into();
+    }
+    let mut entries: Vec<&(String, Vec<(&str, DictValue<'_>)>)> = entries.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut e = Emitter {
+        out: String::new(),
+        column: 0,
+        whitespace: true,
+        indention: true,
+        indent: 0,
+    };
+    for (id, fields) in entries {
+        e.indent = 0;
+        e.write_indent();
+        e.indent = 2;
+        e.string(id, true);
+        e.write_indicator(":", false);
+        let mut fields = fields.clone();
+        fields.sort_by(|a, b| a.0.cmp(b.0));
+        for (k, v) in fields {
+            e.indent = 2;
+            e.write_indent();
+            e.indent = 4;
+            e.string(k, true);
+            e.write_indicator(":", false);
+            e.value(v);
+        }
+    }
+    e.indent = 0;
+    e.write_indent();
+    e.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_1_1_types_are_quoted() {
+        for v in [
+            "yes",
+            "Off",
+            "0755",
+            "0b101",
+            "0x1F",
+            "1_000",
+            "1:30",
+            "1.5",
+            ".inf",
+            ".NaN",
+            "null",
+            "~",
+            "",
+            "2026-12-03",
+            "2026-1-3 10:00:00",
+            "<<",
+            "=",
+            "12\n",
+        ] {
+            assert!(!resolves_to_str(v), "{v:?} is not a string to PyYAML");
+        }
+        for v in [
+            "yess",
+            "08",
+            "1:60",
+            "2026-12-3",
+            "abc",
+            "1.2.3",
+            "+",
+            "-",
+            "0x",
+        ] {
+            assert!(resolves_to_str(v), "{v:?} is a string to PyYAML");
+        }
+    }
+
+    #[test]
+    fn dumps_as_pyyaml() {
+        let fields = vec![
+            ("conn_type", DictValue::Str("postgres")),
+            ("port", DictValue::Int(5432)),
+            ("password", DictValue::Str("p@ss: word")),
+            ("host", DictValue::None),
+            ("login", DictValue::Str("")),
+            ("description", DictValue::Str("données")),
+            ("schema", DictValue::Str("yes")),
+            ("extra", DictValue::Str("{\"a\": \"it's\"}")),
+        ];
+        let out = dump_connections(&[("pg".into(), fields)]);
+        assert_eq!(
+            out,
+            "pg:\n  conn_type: postgres\n  description: \"donn\\xE9es\"\n  extra: '{\"a\": \"it''s\"}'\n  host: null\n  login: ''\n  password: 'p@ss: word'\n  port: 5432\n  schema: 'yes'\n"
+        );
+        assert_eq!(dump_connections(&[]), "{}\n");
+    }
+}
