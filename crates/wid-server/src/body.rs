@@ -147,3 +147,20 @@ pub fn response(c: &Connection) -> Value {
         "team_name": null,
     })
 }
+
+/// A connection with its secrets, for the administrator's export route only: the real
+/// password and `extra` unmasked, in the same shape as [`response`].
+pub fn secret_response(c: &Connection) -> Value {
+    json!({
+        "connection_id": c.conn_id,
+        "conn_type": c.conn_type,
+        "description": c.description,
+        "host": c.host,
+        "login": c.login,
+        "schema": c.schema,
+        "port": c.port,
+        "password": c.password,
+        "extra": c.extra,
+        "team_name": null,
+    })
+}
