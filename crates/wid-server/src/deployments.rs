@@ -280,7 +280,13 @@ async fn linked(
 pub async fn linked_connections(
     s: &ApiState,
     name: &str,
-) -> Result<Vec<(wid_model::connection::Connection, serde_json::Map<String, Value>)>, ApiError> {
+) -> Result<
+    Vec<(
+        wid_model::connection::Connection,
+        serde_json::Map<String, Value>,
+    )>,
+    ApiError,
+> {
     s.store
         .get_deployment(name)
         .await?

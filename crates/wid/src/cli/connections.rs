@@ -782,11 +782,14 @@ async fn export(ctx: &Context, a: &ExportArgs) -> Result<(), CliError> {
     let conns = with_secrets(ctx, a.deployment.as_deref()).await?;
     let text = export_text(&conns, format).map_err(|e| CliError::Message(e.to_string()))?;
     let n = conns.len();
-    let secrets = "passwords and secret extras in clear text, as `airflow connections export` writes them";
+    let secrets =
+        "passwords and secret extras in clear text, as `airflow connections export` writes them";
     if to_stdout {
         print!("{text}");
         eprintln!("\n{n} Connections successfully exported.");
-        eprintln!("warning: the output holds the connections' {secrets}; do not keep it in logs or files others can read.");
+        eprintln!(
+            "warning: the output holds the connections' {secrets}; do not keep it in logs or files others can read."
+        );
     } else {
         crate::home::write_atomic(&a.file, text.as_bytes(), true).map_err(|e| {
             CliError::Message(format!(
@@ -794,7 +797,10 @@ async fn export(ctx: &Context, a: &ExportArgs) -> Result<(), CliError> {
                 a.file.display()
             ))
         })?;
-        println!("{n} Connections successfully exported to {}.", a.file.display());
+        println!(
+            "{n} Connections successfully exported to {}.",
+            a.file.display()
+        );
         eprintln!(
             "warning: {} holds the connections' {secrets}; it was created with mode 0600 (only you can read it). Keep it private and delete it once imported.",
             a.file.display()

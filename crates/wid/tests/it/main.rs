@@ -10,6 +10,7 @@ mod cli_deployments;
 mod cli_env;
 mod cli_session;
 mod connections_api;
+mod connections_export_api;
 mod credential;
 mod doctor;
 mod hostile;
