@@ -1,10 +1,11 @@
-//! `yaml.dump(data)` with PyYAML's defaults, for the one shape `airflow connections export`
-//! dumps: a mapping of connection ids to mappings of strings, integers and `None`.
+//! `airflow.utils.yaml.dump(data)` (PyYAML's `yaml.dump` with `CSafeDumper`: PyYAML's
+//! representer and resolver, libyaml's emitter), for the one shape `airflow connections
+//! export` dumps: a mapping of connection ids to mappings of strings, integers and `None`.
 //!
-//! A port of the parts of PyYAML 6's `Emitter` (`analyze_scalar`, `choose_scalar_style`,
-//! `write_plain`, `write_single_quoted`, `write_double_quoted`) and `Resolver` (the YAML 1.1
-//! implicit types) that this shape reaches: keys sorted, block style, `allow_unicode=False`
-//! (so non-ASCII text is double quoted with escapes), lines folded after column 80. A string
+//! A port of the parts that this shape reaches: PyYAML 6's `Resolver` (the YAML 1.1 implicit
+//! types) and scalar analysis, and libyaml 0.2's scalar writers (plain, single and double
+//! quoted): keys sorted, block style, `unicode` off (so non-ASCII text is double quoted with
+//! escapes), lines folded at a space past column 80. A string
 //! that a YAML 1.1 reader would take for another type (`yes`, `0755`, `null`, `''`) is quoted,
 //! which is why a generic YAML 1.2 writer cannot stand in: PyYAML would read it back changed.
 //! Ids of 128 characters or more (which PyYAML writes as `? ` complex keys) are not handled.
@@ -420,185 +421,154 @@ impl Emitter {
         self.indention = false;
     }
 
-    fn write_line_break(&mut self, data: Option<char>) {
-        self.out.push(data.unwrap_or('\n'));
-        self.whitespace = true;
-        self.indention = true;
-        self.column = 0;
-    }
-
+    /// libyaml's `yaml_emitter_write_indent`.
     fn write_indent(&mut self) {
         let indent = self.indent;
         if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
-            self.write_line_break(None);
+            self.put_break(None);
         }
-        if self.column < indent {
-            self.whitespace = true;
-            let pad = " ".repeat(indent - self.column);
-            self.out.push_str(&pad);
-            self.column = indent;
-        }
-    }
-
-    fn write_breaks(&mut self, text: &[char]) {
-        if text[0] == '\n' {
-            self.write_line_break(None);
-        }
-        for &br in text {
-            self.write_line_break(if br == '\n' { None } else { Some(br) });
-        }
-        self.write_indent();
-    }
-
-    fn write_plain(&mut self, text: &str, split: bool) {
-        if text.is_empty() {
-            return;
-        }
-        if !self.whitespace {
+        while self.column < indent {
             self.write(" ");
+        }
+        self.whitespace = true;
+        self.indention = true;
+    }
+
+    fn put_break(&mut self, data: Option<char>) {
+        self.out.push(data.unwrap_or('\n'));
+        self.column = 0;
+    }
+
+    fn write_char(&mut self, c: char) {
+        self.out.push(c);
+        self.column += 1;
+    }
+
+    /// libyaml's plain writer: a single space past column 80 becomes a line break.
+    fn write_plain(&mut self, text: &str, split: bool) {
+        if !self.whitespace && !text.is_empty() {
+            self.write(" ");
+        }
+        let t: Vec<char> = text.chars().collect();
+        let (mut spaces, mut breaks) = (false, false);
+        for (i, &c) in t.iter().enumerate() {
+            if c == ' ' {
+                if split && !spaces && self.column > BEST_WIDTH && t.get(i + 1) != Some(&' ') {
+                    self.write_indent();
+                } else {
+                    self.write_char(c);
+                }
+                spaces = true;
+            } else if is_break(c) {
+                if !breaks && c == '\n' {
+                    self.put_break(None);
+                }
+                self.put_break(if c == '\n' { None } else { Some(c) });
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                self.write_char(c);
+                self.indention = false;
+                spaces = false;
+                breaks = false;
+            }
         }
         self.whitespace = false;
         self.indention = false;
-        let t: Vec<char> = text.chars().collect();
-        let (mut spaces, mut breaks) = (false, false);
-        let (mut start, mut end) = (0, 0);
-        while end <= t.len() {
-            let ch = t.get(end).copied();
-            if spaces {
-                if ch != Some(' ') {
-                    if start + 1 == end && self.column > BEST_WIDTH && split {
-                        self.write_indent();
-                        self.whitespace = false;
-                        self.indention = false;
-                    } else {
-                        self.write(&t[start..end].iter().collect::<String>());
-                    }
-                    start = end;
-                }
-            } else if breaks {
-                if !ch.is_some_and(is_break) {
-                    self.write_breaks(&t[start..end]);
-                    self.whitespace = false;
-                    self.indention = false;
-                    start = end;
-                }
-            } else if ch.is_none_or(|c| c == ' ' || is_break(c)) {
-                self.write(&t[start..end].iter().collect::<String>());
-                start = end;
-            }
-            if let Some(c) = ch {
-                spaces = c == ' ';
-                breaks = is_break(c);
-            }
-            end += 1;
-        }
     }
 
+    /// libyaml's single-quoted writer.
     fn write_single_quoted(&mut self, text: &str, split: bool) {
         self.write_indicator("'", true);
         let t: Vec<char> = text.chars().collect();
         let (mut spaces, mut breaks) = (false, false);
-        let (mut start, mut end) = (0, 0);
-        while end <= t.len() {
-            let ch = t.get(end).copied();
-            if spaces {
-                if ch != Some(' ') {
-                    if start + 1 == end
-                        && self.column > BEST_WIDTH
-                        && split
-                        && start != 0
-                        && end != t.len()
-                    {
-                        self.write_indent();
-                    } else {
-                        self.write(&t[start..end].iter().collect::<String>());
-                    }
-                    start = end;
+        for (i, &c) in t.iter().enumerate() {
+            if c == ' ' {
+                if split
+                    && !spaces
+                    && self.column > BEST_WIDTH
+                    && i != 0
+                    && i != t.len() - 1
+                    && t.get(i + 1) != Some(&' ')
+                {
+                    self.write_indent();
+                } else {
+                    self.write_char(c);
                 }
-            } else if breaks {
-                if !ch.is_some_and(is_break) {
-                    self.write_breaks(&t[start..end]);
-                    start = end;
+                spaces = true;
+            } else if is_break(c) {
+                if !breaks && c == '\n' {
+                    self.put_break(None);
                 }
-            } else if ch.is_none_or(|c| c == ' ' || c == '\'' || is_break(c)) && start < end {
-                self.write(&t[start..end].iter().collect::<String>());
-                start = end;
+                self.put_break(if c == '\n' { None } else { Some(c) });
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                if c == '\'' {
+                    self.write_char('\'');
+                }
+                self.write_char(c);
+                self.indention = false;
+                spaces = false;
+                breaks = false;
             }
-            if ch == Some('\'') {
-                self.write("''");
-                start = end + 1;
-            }
-            if let Some(c) = ch {
-                spaces = c == ' ';
-                breaks = is_break(c);
-            }
-            end += 1;
+        }
+        if breaks {
+            self.write_indent();
         }
         self.write_indicator("'", false);
     }
 
+    /// libyaml's double-quoted writer, with `unicode` off: everything outside printable
+    /// ASCII is escaped.
     fn write_double_quoted(&mut self, text: &str, split: bool) {
         self.write_indicator("\"", true);
         let t: Vec<char> = text.chars().collect();
-        let (mut start, mut end) = (0, 0);
-        while end <= t.len() {
-            let ch = t.get(end).copied();
-            let escape = match ch {
-                None => true,
-                Some(c) => {
-                    "\"\\\u{85}\u{2028}\u{2029}\u{FEFF}".contains(c) || !(' '..='~').contains(&c)
-                }
-            };
-            if escape {
-                if start < end {
-                    self.write(&t[start..end].iter().collect::<String>());
-                    start = end;
-                }
-                if let Some(c) = ch {
-                    let data = match c {
-                        '\0' => "\\0".to_string(),
-                        '\u{7}' => "\\a".into(),
-                        '\u{8}' => "\\b".into(),
-                        '\t' => "\\t".into(),
-                        '\n' => "\\n".into(),
-                        '\u{b}' => "\\v".into(),
-                        '\u{c}' => "\\f".into(),
-                        '\r' => "\\r".into(),
-                        '\u{1b}' => "\\e".into(),
-                        '"' => "\\\"".into(),
-                        '\\' => "\\\\".into(),
-                        '\u{85}' => "\\N".into(),
-                        '\u{a0}' => "\\_".into(),
-                        '\u{2028}' => "\\L".into(),
-                        '\u{2029}' => "\\P".into(),
-                        c if (c as u32) <= 0xFF => format!("\\x{:02X}", c as u32),
-                        c if (c as u32) <= 0xFFFF => format!("\\u{:04X}", c as u32),
-                        c => format!("\\U{:08X}", c as u32),
-                    };
-                    self.write(&data);
-                    start = end + 1;
-                }
-            }
-            if 0 < end
-                && end + 1 < t.len()
-                && (ch == Some(' ') || start >= end)
-                && self.column as isize + end as isize - start as isize > BEST_WIDTH as isize
-                && split
-            {
-                let mut data: String = t[start.min(end)..end].iter().collect();
-                data.push('\\');
-                if start < end {
-                    start = end;
-                }
+        let mut spaces = false;
+        for (i, &c) in t.iter().enumerate() {
+            if !(' '..='~').contains(&c) || c == '"' || c == '\\' {
+                let data = match c {
+                    '\0' => "\\0".to_string(),
+                    '\u{7}' => "\\a".into(),
+                    '\u{8}' => "\\b".into(),
+                    '\t' => "\\t".into(),
+                    '\n' => "\\n".into(),
+                    '\u{b}' => "\\v".into(),
+                    '\u{c}' => "\\f".into(),
+                    '\r' => "\\r".into(),
+                    '\u{1b}' => "\\e".into(),
+                    '"' => "\\\"".into(),
+                    '\\' => "\\\\".into(),
+                    '\u{85}' => "\\N".into(),
+                    '\u{a0}' => "\\_".into(),
+                    '\u{2028}' => "\\L".into(),
+                    '\u{2029}' => "\\P".into(),
+                    c if (c as u32) <= 0xFF => format!("\\x{:02X}", c as u32),
+                    c if (c as u32) <= 0xFFFF => format!("\\u{:04X}", c as u32),
+                    c => format!("\\U{:08X}", c as u32),
+                };
                 self.write(&data);
-                self.write_indent();
-                self.whitespace = false;
-                self.indention = false;
-                if t.get(start) == Some(&' ') {
-                    self.write("\\");
+                spaces = false;
+            } else if c == ' ' {
+                if split && !spaces && self.column > BEST_WIDTH && i != 0 && i != t.len() - 1 {
+                    self.write_indent();
+                    if t.get(i + 1) == Some(&' ') {
+                        self.write_char('\\');
+                    }
+                } else {
+                    self.write_char(c);
                 }
+                spaces = true;
+            } else {
+                self.write_char(c);
+                spaces = false;
             }
-            end += 1;
         }
         self.write_indicator("\"", false);
     }
@@ -722,5 +692,27 @@ mod tests {
             "pg:\n  conn_type: postgres\n  description: \"donn\\xE9es\"\n  extra: '{\"a\": \"it''s\"}'\n  host: null\n  login: ''\n  password: 'p@ss: word'\n  port: 5432\n  schema: 'yes'\n"
         );
         assert_eq!(dump_connections(&[]), "{}\n");
+    }
+
+    #[test]
+    fn folds_and_quotes_as_libyaml() {
+        // Expected: `yaml.dump(d, Dumper=CSafeDumper)` with PyYAML 6.0.4 (libyaml 0.2.5).
+        let plain = "plain words ".repeat(12);
+        let desc = format!("été  {}  double  spaces", "x ".repeat(45));
+        let extra = format!("{{\"a\": \"{}\"}}", "it's ".repeat(20));
+        let fields = vec![
+            ("conn_type", DictValue::Str(&plain)),
+            ("description", DictValue::Str(&desc)),
+            ("extra", DictValue::Str(&extra)),
+            ("host", DictValue::Str("tab\there")),
+            ("login", DictValue::Str("line\nbreak")),
+            ("password", DictValue::Str("-")),
+            ("port", DictValue::Int(-1)),
+            ("schema", DictValue::Str("- dash")),
+        ];
+        assert_eq!(
+            dump_connections(&[("fold".into(), fields)]),
+            "fold:\n  conn_type: 'plain words plain words plain words plain words plain words plain words\n    plain words plain words plain words plain words plain words plain words '\n  description: \"\\xE9t\\xE9  x x x x x x x x x x x x x x x x x x x x x x x x x x x x\n    x x x x x x x x x x x x x x x x x   double  spaces\"\n  extra: '{\"a\": \"it''s it''s it''s it''s it''s it''s it''s it''s it''s it''s it''s\n    it''s it''s it''s it''s it''s it''s it''s it''s it''s \"}'\n  host: \"tab\\there\"\n  login: 'line\n\n    break'\n  password: '-'\n  port: -1\n  schema: '- dash'\n"
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod airflow_export;
 mod arm_rules;
 mod az_cli;
 mod cli_connections;
