@@ -413,7 +413,7 @@ impl Emitter {
     }
 
     fn write_indicator(&mut self, indicator: &str, need_whitespace: bool) {
-        if !(self.whitespace || !need_whitespace) {
+        if need_whitespace && !self.whitespace {
             self.write(" ");
         }
         self.write(indicator);

@@ -307,6 +307,38 @@ fn connections_round_trip_between_airflow_and_wid() {
         export_with_wid(&wid_home, &file, flags);
         wid_files.push(file);
     }
+    // To standard output: the same JSON, the count and the warning on stderr.
+    let o = wid(&wid_home, &["connections", "export", "-"]);
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(
+        ok(o),
+        std::fs::read_to_string(&wid_files[0]).unwrap(),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("2 Connections successfully exported.")
+            && stderr.contains("warning: the output holds the connections' passwords"),
+        "{stderr}"
+    );
+    // As in Airflow, the serialization format is for env files only.
+    let o = wid(
+        &wid_home,
+        &[
+            "connections",
+            "export",
+            root.join("x.json").to_str().unwrap(),
+            "--serialization-format",
+            "json",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("Option `--serialization-format` may only be used with file type `env`."),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!root.join("x.json").exists());
     drop(up);
 
     for ((name, flags), wid_made_file) in FORMATS.into_iter().zip(&wid_files) {

@@ -254,7 +254,8 @@ fn assign_identity_to_an_airflow_3_deployment() {
         &home,
         &["connections", "link", "pg_prod", "--deployment", "prod"],
     ));
-    let pg_line = "pg_prod=postgres://etl:p%40ss%2Fw%3Ard@db.internal:5432/sales?api_token=t0k%2Ben";
+    let pg_line =
+        "pg_prod=postgres://etl:p%40ss%2Fw%3Ard@db.internal:5432/sales?api_token=t0k%2Ben";
     let env_file = dir.path().join("prod.env");
     ok(wid(
         &home,
