@@ -67,6 +67,8 @@ impl Airflow {
                 format!("sqlite:///{}", self.home.join("airflow.db").display()),
             )
             .env("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+            // The default (getfqdn) may ask DNS; the tests stay on loopback.
+            .env("AIRFLOW__CORE__HOSTNAME_CALLABLE", "socket.gethostname")
             .env("AIRFLOW__CORE__FERNET_KEY", FERNET_KEY)
             .env("SCARF_ANALYTICS", "false")
             .env("DO_NOT_TRACK", "true")
