@@ -421,3 +421,162 @@ fn connections_round_trip_between_airflow_and_wid() {
         }
     }
 }
+
+/// A small deterministic generator (xorshift64*), so that a failure can be replayed.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+    /// Text from characters that stress every writer: URI delimiters, YAML indicators,
+    /// quotes, spaces (single and double, leading and trailing), breaks, non-ASCII.
+    fn text(&mut self) -> String {
+        const WORDS: [&str; 14] = [
+            "yes",
+            "0755",
+            "null",
+            "~",
+            "-",
+            "1.5",
+            "2026-12-03",
+            "true",
+            "<<",
+            "=",
+            "#x",
+            "a: b",
+            "'q'",
+            "\"dq\"",
+        ];
+        const CHARS: &[char] = &[
+            'a', 'b', 'Z', '0', '9', ' ', ' ', ' ', '@', ':', '/', '?', '#', '%', '&', '=', '+',
+            '\'', '"', '\\', '-', ',', '[', ']', '{', '}', '!', '|', '>', '*', '`', '\t', '\n',
+            'é', '✓', '請', '😀', '\u{85}', '\u{a0}', '\u{2028}', '\u{feff}', '\u{7f}',
+        ];
+        match self.below(6) {
+            0 => self.pick(&WORDS).to_string(),
+            1 => String::new(),
+            2 => "word ".repeat(self.below(30)),
+            _ => {
+                let n = self.below(140);
+                (0..n).map(|_| CHARS[self.below(CHARS.len())]).collect()
+            }
+        }
+    }
+    fn field(&mut self) -> Value {
+        if self.below(4) == 0 {
+            Value::Null
+        } else {
+            json!(self.text())
+        }
+    }
+}
+
+#[test]
+fn export_files_match_airflows_for_generated_connections() {
+    use wid_model::connection::export::{ExportFormat, export_text};
+    use wid_model::connection::{Connection, EnvFormat};
+
+    let mut g = Gen(0x5EED_2026_1203_0017);
+    let mut items = Vec::new();
+    let mut conns = Vec::new();
+    for i in 0..250 {
+        let mut extra = serde_json::Map::new();
+        for _ in 0..g.below(4) {
+            let k = g.text();
+            let v = match g.below(4) {
+                0 => json!(g.below(1000)),
+                1 => json!({"nested": g.text(), "list": [1, null, true]}),
+                _ => json!(g.text()),
+            };
+            extra.insert(k, v);
+        }
+        let extra = match g.below(3) {
+            0 => Value::Null,
+            _ => json!(Value::Object(extra).to_string()),
+        };
+        let item = json!({
+            "conn_id": format!("c{i:03}_{}", g.pick(&["a", "B", "x.y", "z-w"])),
+            "conn_type": g.pick(&["generic", "postgres", "azure", "http", "wasb", "my_type"]),
+            "description": g.field(),
+            "host": g.field(),
+            "login": g.field(),
+            "password": g.field(),
+            "schema": g.field(),
+            "port": if g.below(2) == 0 { Value::Null } else { json!(g.below(70000)) },
+            "extra": extra,
+        });
+        let s = |k: &str| item[k].as_str().map(String::from);
+        conns.push(Connection {
+            conn_id: s("conn_id"),
+            conn_type: s("conn_type"),
+            description: s("description"),
+            host: s("host"),
+            login: s("login"),
+            password: s("password"),
+            schema: s("schema"),
+            port: item["port"].as_i64(),
+            extra: s("extra"),
+        });
+        items.push(item);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.json");
+    let output = dir.path().join("out.json");
+    std::fs::write(&input, Value::Array(items).to_string()).unwrap();
+    let helper = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/airflow_format.py");
+    let out = Command::new(airflow_python())
+        .arg(helper)
+        .arg(&input)
+        .arg(&output)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("AIRFLOW_HOME", dir.path())
+        .env(
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+            format!("sqlite:///{}", dir.path().join("airflow.db").display()),
+        )
+        .env("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+        .env("AIRFLOW__CORE__HOSTNAME_CALLABLE", "socket.gethostname")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let airflow: Value = serde_json::from_slice(&std::fs::read(&output).unwrap()).unwrap();
+    for (name, format) in [
+        ("json", ExportFormat::Json),
+        ("yaml", ExportFormat::Yaml),
+        ("env", ExportFormat::Env(EnvFormat::Uri)),
+        ("env-json", ExportFormat::Env(EnvFormat::Json)),
+    ] {
+        let ours = export_text(&conns, format).unwrap();
+        let theirs = airflow[name].as_str().unwrap();
+        if ours != theirs {
+            let (a, b): (Vec<&str>, Vec<&str>) = (ours.lines().collect(), theirs.lines().collect());
+            let at = a
+                .iter()
+                .zip(&b)
+                .position(|(x, y)| x != y)
+                .unwrap_or(a.len().min(b.len()));
+            panic!(
+                "{name}: wid and Airflow differ first at line {}:\n wid:     {:?}\n airflow: {:?}",
+                at + 1,
+                a.get(at),
+                b.get(at)
+            );
+        }
+    }
+}
