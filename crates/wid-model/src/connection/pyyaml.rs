@@ -8,7 +8,6 @@
 //! escapes), lines folded at a space past column 80. A string
 //! that a YAML 1.1 reader would take for another type (`yes`, `0755`, `null`, `''`) is quoted,
 //! which is why a generic YAML 1.2 writer cannot stand in: PyYAML would read it back changed.
-//! Ids of 128 characters or more (which PyYAML writes as `? ` complex keys) are not handled.
 
 use super::export::DictValue;
 
@@ -413,12 +412,18 @@ impl Emitter {
     }
 
     fn write_indicator(&mut self, indicator: &str, need_whitespace: bool) {
+        self.write_indicator_at(indicator, need_whitespace, false);
+    }
+
+    /// libyaml's `yaml_emitter_write_indicator`; `indention` keeps the line's indention
+    /// (the `?` and `:` of a complex key).
+    fn write_indicator_at(&mut self, indicator: &str, need_whitespace: bool, indention: bool) {
         if need_whitespace && !self.whitespace {
             self.write(" ");
         }
         self.write(indicator);
         self.whitespace = false;
-        self.indention = false;
+        self.indention = self.indention && indention;
     }
 
     /// libyaml's `yaml_emitter_write_indent`.
@@ -610,11 +615,23 @@ pub fn dump_connections(entries: &[(String, Vec<(&str, DictValue<'_>)>)]) -> Str
         indent: 0,
     };
     for (id, fields) in entries {
+        // libyaml's `check_simple_key`: shorter than 128 characters and on one line; a longer
+        // id is written as a complex key (`? id` then `: ` before its mapping).
+        let simple = id.chars().count() < 128 && !analyze(id).multiline;
         e.indent = 0;
         e.write_indent();
-        e.indent = 2;
-        e.string(id, true);
-        e.write_indicator(":", false);
+        if simple {
+            e.indent = 2;
+            e.string(id, true);
+            e.write_indicator(":", false);
+        } else {
+            e.write_indicator_at("?", true, true);
+            e.indent = 2;
+            e.string(id, false);
+            e.indent = 0;
+            e.write_indent();
+            e.write_indicator_at(":", true, true);
+        }
         let mut fields = fields.clone();
         fields.sort_by(|a, b| a.0.cmp(b.0));
         for (k, v) in fields {
@@ -713,6 +730,26 @@ mod tests {
         assert_eq!(
             dump_connections(&[("fold".into(), fields)]),
             "fold:\n  conn_type: 'plain words plain words plain words plain words plain words plain words\n    plain words plain words plain words plain words plain words plain words '\n  description: \"\\xE9t\\xE9  x x x x x x x x x x x x x x x x x x x x x x x x x x x x\n    x x x x x x x x x x x x x x x x x   double  spaces\"\n  extra: '{\"a\": \"it''s it''s it''s it''s it''s it''s it''s it''s it''s it''s it''s\n    it''s it''s it''s it''s it''s it''s it''s it''s it''s \"}'\n  host: \"tab\\there\"\n  login: 'line\n\n    break'\n  password: '-'\n  port: -1\n  schema: '- dash'\n"
+        );
+    }
+
+    #[test]
+    fn ids_of_128_characters_or_more_are_complex_keys() {
+        // Expected: `yaml.dump(d, Dumper=CSafeDumper)`.
+        let long = "c".repeat(130);
+        let out = dump_connections(&[
+            (
+                long.clone(),
+                vec![
+                    ("conn_type", DictValue::Str("x")),
+                    ("port", DictValue::Int(1)),
+                ],
+            ),
+            ("a".into(), vec![("conn_type", DictValue::Str("y"))]),
+        ]);
+        assert_eq!(
+            out,
+            format!("a:\n  conn_type: y\n? {long}\n: conn_type: x\n  port: 1\n")
         );
     }
 }

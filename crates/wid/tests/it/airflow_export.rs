@@ -505,7 +505,8 @@ fn export_files_match_airflows_for_generated_connections() {
             _ => json!(Value::Object(extra).to_string()),
         };
         let item = json!({
-            "conn_id": format!("c{i:03}_{}", g.pick(&["a", "B", "x.y", "z-w"])),
+            // Some ids past YAML's 128-character simple keys.
+            "conn_id": format!("c{i:03}_{}", g.pick(&["a", "B", "x.y", "z-w", &"long.".repeat(30)])),
             "conn_type": g.pick(&["generic", "postgres", "azure", "http", "wasb", "my_type"]),
             "description": g.field(),
             "host": g.field(),
