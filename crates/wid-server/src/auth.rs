@@ -89,6 +89,18 @@ impl StsVerifier {
     }
 }
 
+/// Who called the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// The local administrator (the key in `$WID_HOME/api-key`).
+    Admin,
+    /// A principal with a token for `api://wid`.
+    Principal {
+        /// The token's `oid` claim.
+        oid: String,
+    },
+}
+
 /// The API's authentication settings.
 #[derive(Debug)]
 pub struct ApiAuth {
@@ -99,8 +111,32 @@ pub struct ApiAuth {
 }
 
 impl ApiAuth {
-    /// Authenticates a request; returns who called.
+    /// Authenticates a request; returns who called (`admin`, or the token's `oid`).
     pub async fn check(&self, headers: &HeaderMap, now: i64) -> Result<String, ApiError> {
+        Ok(match self.caller(headers, now).await? {
+            Caller::Admin => "admin".into(),
+            Caller::Principal { oid } => oid,
+        })
+    }
+
+    /// Authenticates a request and lets only the administrator through: 403 for a valid
+    /// token of any other principal (routes that return secrets).
+    pub async fn require_admin(
+        &self,
+        headers: &HeaderMap,
+        now: i64,
+        route: &str,
+    ) -> Result<(), ApiError> {
+        match self.caller(headers, now).await? {
+            Caller::Admin => Ok(()),
+            Caller::Principal { oid } => Err(ApiError::forbidden(format!(
+                "{route} returns passwords and secret extras in clear, so only the administrator may call it; the caller is principal `{oid}`, authenticated with a token. Call it with the admin key in $WID_HOME/api-key (as `wid connections export` does), or read the masked `GET /api/v2/connections`."
+            ))),
+        }
+    }
+
+    /// Authenticates a request; returns who called.
+    pub async fn caller(&self, headers: &HeaderMap, now: i64) -> Result<Caller, ApiError> {
         let Some(v) = headers.get(axum::http::header::AUTHORIZATION) else {
             return Err(ApiError::unauthorized(
                 "Not authenticated: send `Authorization: Bearer <token>` (the admin key in $WID_HOME/api-key, or a token for api://wid)",
@@ -116,12 +152,13 @@ impl ApiAuth {
                 ApiError::unauthorized("Invalid authorization header: use `Bearer <token>`")
             })?;
         if wid_jose::sha256_hex(token.as_bytes()) == self.admin_key_sha256 {
-            return Ok("admin".into());
+            return Ok(Caller::Admin);
         }
         match &self.sts {
             Some(v) if token.contains('.') => v
                 .verify(token, now)
                 .await
+                .map(|oid| Caller::Principal { oid })
                 .map_err(|why| ApiError::unauthorized(format!("Invalid token: {why}"))),
             _ => Err(ApiError::unauthorized("Invalid token")),
         }

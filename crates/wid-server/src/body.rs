@@ -134,6 +134,20 @@ pub fn parse_body(v: &Value) -> Result<Connection, ApiError> {
 
 /// A connection as the API returns it: password `"***"`, sensitive extra keys redacted.
 pub fn response(c: &Connection) -> Value {
+    shaped(
+        c,
+        c.password.as_ref().map(|_| "***"),
+        c.extra.as_deref().map(redact_extra),
+    )
+}
+
+/// A connection with its secrets, for the administrator's export route only: the real
+/// password and `extra` unmasked, in the same shape as [`response`].
+pub fn secret_response(c: &Connection) -> Value {
+    shaped(c, c.password.as_deref(), c.extra.clone())
+}
+
+fn shaped(c: &Connection, password: Option<&str>, extra: Option<String>) -> Value {
     json!({
         "connection_id": c.conn_id,
         "conn_type": c.conn_type,
@@ -142,8 +156,8 @@ pub fn response(c: &Connection) -> Value {
         "login": c.login,
         "schema": c.schema,
         "port": c.port,
-        "password": c.password.as_ref().map(|_| "***"),
-        "extra": c.extra.as_deref().map(redact_extra),
+        "password": password,
+        "extra": extra,
         "team_name": null,
     })
 }

@@ -265,21 +265,40 @@ async fn linked(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     s.auth.check(&h, s.clock.now()).await?;
-    s.store
-        .get_deployment(&name)
-        .await?
-        .ok_or_else(|| missing(&name))?;
     let mut out = Vec::new();
-    for (conn_id, overrides) in s.store.list_links(&name).await? {
+    for (c, o) in linked_connections(&s, &name).await? {
+        let mut v = crate::body::response(&c);
+        v["overrides"] = Value::Object(o);
+        out.push(v);
+    }
+    Ok(Json(json!({"connections": out, "total_entries": out.len()})).into_response())
+}
+
+/// The connections linked to deployment `name`, each with its link's overrides applied (and
+/// the overrides), decrypted: what that deployment's Airflow sees. 404 for an unknown
+/// deployment.
+pub async fn linked_connections(
+    s: &ApiState,
+    name: &str,
+) -> Result<
+    Vec<(
+        wid_model::connection::Connection,
+        serde_json::Map<String, Value>,
+    )>,
+    ApiError,
+> {
+    s.store
+        .get_deployment(name)
+        .await?
+        .ok_or_else(|| missing(name))?;
+    let mut out = Vec::new();
+    for (conn_id, overrides) in s.store.list_links(name).await? {
         let Some(c) = s.store.get_connection(&conn_id, &s.keys).await? else {
             continue;
         };
         let o: serde_json::Map<String, Value> =
             serde_json::from_str(&overrides).unwrap_or_default();
-        let m = materialize(&c, &o);
-        let mut v = crate::body::response(&m);
-        v["overrides"] = Value::Object(o);
-        out.push(v);
+        out.push((materialize(&c, &o), o));
     }
-    Ok(Json(json!({"connections": out, "total_entries": out.len()})).into_response())
+    Ok(out)
 }

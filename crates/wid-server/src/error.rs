@@ -56,6 +56,10 @@ impl ApiError {
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, detail)
     }
+    /// 403.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, detail)
+    }
     /// 500 for a store failure; the detail goes to the log only.
     pub fn internal(e: impl std::fmt::Display) -> Self {
         tracing::error!(error = %e, "connections API failed");

@@ -1,17 +1,19 @@
 //! wid's connections server: Airflow 3's `/api/v2/connections` (list, get, post, patch with
-//! `update_mask`, delete, bulk, test) over the store, every request authenticated, and the
+//! `update_mask`, delete, bulk, test) over the store, the administrator's export, every request authenticated, and the
 //! OpenAPI document that describes it.
 //!
 //! Invariants:
 //! - It never imports the stand-in cloud: tokens of the stand-in token service are verified
 //!   the way any resource verifies Entra tokens, with the tenant's JWKS fetched over HTTPS.
-//! - A password never leaves the server (`"***"`), and sensitive keys of `extra` are
-//!   redacted as Airflow's secrets masker does.
+//! - A password leaves the server only through `GET /api/v2/connections:export`
+//!   ([`connection_export`]), which only the administrator may call; every other route
+//!   answers `"***"` and redacts sensitive keys of `extra` as Airflow's secrets masker does.
 //! - Handlers parse and map; storage, validation and testing live in service functions.
 
 pub mod auth;
 pub mod body;
 pub mod body_limit;
+pub mod connection_export;
 pub mod connections;
 pub mod deployments;
 pub mod error;
@@ -55,6 +57,7 @@ impl std::fmt::Debug for ApiState {
 pub fn app(state: ApiState) -> Router {
     Router::new()
         .merge(connections::router())
+        .merge(connection_export::router())
         .merge(deployments::router())
         .merge(openapi::router())
         .layer(axum::middleware::from_fn(body_limit::limit))

@@ -31,6 +31,7 @@ mod tests {
             "/api/v2/connections",
             "/api/v2/connections/{connection_id}",
             "/api/v2/connections/test",
+            crate::connection_export::PATH,
         ] {
             assert!(paths.contains_key(p), "{p}");
         }

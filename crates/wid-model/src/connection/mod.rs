@@ -4,6 +4,7 @@
 //! - [`uri`]: `Connection(uri=...)` and `get_uri()`;
 //! - [`json`]: `Connection.from_json()` and `as_json()`;
 //! - [`env`]: the `AIRFLOW_CONN_<ID>` variables, whose value is either form;
+//! - [`export`]: the files `airflow connections export` writes (json, yaml via [`pyyaml`], env);
 //! - [`conn_id`]: the rules a connection id must follow;
 //! - [`registry`]: connection types (`azure` first), their form fields and checks.
 //!
@@ -14,9 +15,11 @@
 
 pub mod conn_id;
 pub mod env;
+pub mod export;
 pub mod json;
 pub mod pyjson;
 pub mod pystr;
+pub mod pyyaml;
 pub mod quote;
 pub mod registry;
 pub mod uri;

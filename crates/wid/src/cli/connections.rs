@@ -2,13 +2,13 @@
 //! `airflow connections`: the same flags, formats and messages, over wid's
 //! `/api/v2/connections`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use reqwest::Method;
 use serde_json::{Value, json};
 use wid_model::connection::env::{env_var_name_unchecked, from_env_value};
+use wid_model::connection::export::{ExportFormat, export_text};
 use wid_model::connection::{Connection, EnvFormat, UriFlavor};
 use wid_server::tester::{TokenSource, test_connection};
 
@@ -27,7 +27,8 @@ pub enum ConnectionsCommand {
     List,
     /// Delete a stored connection.
     Delete(IdArg),
-    /// Export the stored connections to FILE (`-` for standard output).
+    /// Export the stored connections with their secrets to FILE (`-` for standard output),
+    /// as `airflow connections export` does; the file is created with mode 0600.
     Export(ExportArgs),
     /// Import connections from a .json, .yaml/.yml or .env file.
     Import(ImportArgs),
@@ -142,9 +143,9 @@ pub struct ExportArgs {
     /// Export what this deployment's Airflow sees: its linked connections, overrides applied.
     #[arg(long)]
     deployment: Option<String>,
-    /// For env files: the value form.
-    #[arg(long, value_parser = ["uri", "json"], default_value = "uri")]
-    serialization_format: String,
+    /// For env files: the value form (default uri).
+    #[arg(long, value_parser = ["uri", "json"])]
+    serialization_format: Option<String>,
 }
 
 /// Flags of `import`.
@@ -363,40 +364,40 @@ async fn all_stored(ctx: &Context) -> Result<Vec<Value>, CliError> {
     Ok(out)
 }
 
-/// The connections a deployment's Airflow sees (overrides applied).
-pub async fn linked(ctx: &Context, deployment: &str) -> Result<Vec<Value>, CliError> {
-    let (s, v) = api(
-        ctx,
-        Method::GET,
-        &format!("/api/v2/deployments/{}/connections", urlenc(deployment)),
-        None,
-    )
-    .await?;
+/// The connections with their secrets (real passwords, `extra` unmasked), from the
+/// administrator-only `GET /api/v2/connections:export`: every stored one, or with
+/// `deployment` what that deployment's Airflow sees (its links, overrides applied).
+pub async fn with_secrets(
+    ctx: &Context,
+    deployment: Option<&str>,
+) -> Result<Vec<Connection>, CliError> {
+    let path = match deployment {
+        Some(d) => format!(
+            "{}?deployment={}",
+            wid_server::connection_export::PATH,
+            urlenc(d)
+        ),
+        None => wid_server::connection_export::PATH.to_string(),
+    };
+    let (s, v) = api(ctx, Method::GET, &path, None).await?;
     if s != 200 {
+        let what = deployment.map_or("the connections".to_string(), |d| {
+            format!("the connections of deployment {d}")
+        });
         return Err(CliError::Message(format!(
-            "reading deployment {deployment} failed (HTTP {s}): {}",
+            "reading {what} with their secrets failed (HTTP {s} from GET {path}): {}",
             detail(&v)
         )));
     }
-    Ok(v["connections"].as_array().cloned().unwrap_or_default())
+    Ok(v["connections"]
+        .as_array()
+        .map(|a| a.iter().map(from_api).collect())
+        .unwrap_or_default())
 }
 
 /// A connection from its API form.
 pub fn connection_of(v: &Value) -> Connection {
     from_api(v)
-}
-
-fn export_map(conns: &[Value]) -> BTreeMap<String, Value> {
-    conns
-        .iter()
-        .map(|c| {
-            let id = c["connection_id"].as_str().unwrap_or_default().to_string();
-            (id, json!({
-                "conn_type": c["conn_type"], "description": c["description"], "login": c["login"], "password": c["password"],
-                "host": c["host"], "port": c["port"], "schema": c["schema"], "extra": c["extra"],
-            }))
-        })
-        .collect()
 }
 
 fn format_of(file: &Path, forced: Option<FileFormat>) -> Result<FileFormat, CliError> {
@@ -579,46 +580,7 @@ pub async fn run(ctx: &Context, cmd: ConnectionsCommand) -> Result<(), CliError>
                 }
             }
         }
-        ConnectionsCommand::Export(a) => {
-            let rows = match &a.deployment {
-                Some(d) => linked(ctx, d).await?,
-                None => all_stored(ctx).await?,
-            };
-            let fmt = format_of(&a.file, a.file_format)?;
-            let text = match fmt {
-                FileFormat::Json => {
-                    serde_json::to_string_pretty(&export_map(&rows)).unwrap_or_default()
-                }
-                FileFormat::Yaml => serde_yaml_ng::to_string(&export_map(&rows))
-                    .map_err(|e| CliError::Message(e.to_string()))?,
-                FileFormat::Env => {
-                    let form = if a.serialization_format == "json" {
-                        EnvFormat::Json
-                    } else {
-                        EnvFormat::Uri
-                    };
-                    let mut lines = Vec::new();
-                    for r in &rows {
-                        let c = from_api(r);
-                        let v = wid_model::connection::env::to_env_value(&c, form)
-                            .map_err(|e| CliError::Message(e.to_string()))?;
-                        lines.push(format!("{}={v}", c.conn_id.unwrap_or_default()));
-                    }
-                    lines.join("\n")
-                }
-            };
-            if a.file == Path::new("-") {
-                println!("{text}");
-            } else {
-                crate::home::write_atomic(&a.file, format!("{text}\n").as_bytes(), true).map_err(
-                    |e| CliError::Message(format!("cannot write {}: {e}", a.file.display())),
-                )?;
-                println!("Connections successfully exported to {}.", a.file.display());
-            }
-            if rows.iter().any(|r| r["password"] == "***") {
-                eprintln!("note: the API never returns passwords; they are exported as \"***\"");
-            }
-        }
+        ConnectionsCommand::Export(a) => export(ctx, &a).await?,
         ConnectionsCommand::Import(a) => {
             let text = std::fs::read_to_string(&a.file)
                 .map_err(|e| CliError::Message(format!("cannot read {}: {e}", a.file.display())))?;
@@ -815,6 +777,55 @@ pub async fn run(ctx: &Context, cmd: ConnectionsCommand) -> Result<(), CliError>
                 );
             }
         }
+    }
+    Ok(())
+}
+
+/// `wid connections export`: what `airflow connections export` writes, secrets included.
+async fn export(ctx: &Context, a: &ExportArgs) -> Result<(), CliError> {
+    let to_stdout = a.file == Path::new("-");
+    let fmt = format_of(&a.file, a.file_format)?;
+    let form = match (fmt, a.serialization_format.as_deref()) {
+        (FileFormat::Env, Some("json")) => EnvFormat::Json,
+        (FileFormat::Env, _) => EnvFormat::Uri,
+        (_, Some(_)) => {
+            return Err(CliError::Message(
+                "Option `--serialization-format` may only be used with file type `env`.".into(),
+            ));
+        }
+        (_, None) => EnvFormat::Uri,
+    };
+    let format = match fmt {
+        FileFormat::Json => ExportFormat::Json,
+        FileFormat::Yaml => ExportFormat::Yaml,
+        FileFormat::Env => ExportFormat::Env(form),
+    };
+    let conns = with_secrets(ctx, a.deployment.as_deref()).await?;
+    let text = export_text(&conns, format).map_err(|e| CliError::Message(e.to_string()))?;
+    let n = conns.len();
+    let secrets =
+        "passwords and secret extras in clear text, as `airflow connections export` writes them";
+    if to_stdout {
+        print!("{text}");
+        eprintln!("\n{n} Connections successfully exported.");
+        eprintln!(
+            "warning: the output holds the connections' {secrets}; do not keep it in logs or files others can read."
+        );
+    } else {
+        crate::home::write_atomic(&a.file, text.as_bytes(), true).map_err(|e| {
+            CliError::Message(format!(
+                "cannot write {}: {e}; check that its directory exists and is writable",
+                a.file.display()
+            ))
+        })?;
+        println!(
+            "{n} Connections successfully exported to {}.",
+            a.file.display()
+        );
+        eprintln!(
+            "warning: {} holds the connections' {secrets}; it was created with mode 0600 (only you can read it). Keep it private and delete it once imported.",
+            a.file.display()
+        );
     }
     Ok(())
 }

@@ -238,6 +238,24 @@ fn assign_identity_to_an_airflow_3_deployment() {
         out.contains("Linked connection azure_wi to deployment prod"),
         "{out}"
     );
+    // A connection with secrets, linked too: the deployment's lines carry the real password
+    // and the unmasked extra, not "***".
+    ok(wid(
+        &home,
+        &[
+            "connections",
+            "add",
+            "pg_prod",
+            "--conn-uri",
+            "postgres://etl:p%40ss%2Fw%3Ard@db.internal:5432/sales?api_token=t0k%2Ben",
+        ],
+    ));
+    ok(wid(
+        &home,
+        &["connections", "link", "pg_prod", "--deployment", "prod"],
+    ));
+    let pg_line =
+        "pg_prod=postgres://etl:p%40ss%2Fw%3Ard@db.internal:5432/sales?api_token=t0k%2Ben";
     let env_file = dir.path().join("prod.env");
     ok(wid(
         &home,
@@ -251,9 +269,9 @@ fn assign_identity_to_an_airflow_3_deployment() {
     ));
     let text = std::fs::read_to_string(&env_file).unwrap();
     assert_eq!(
-        text.trim(),
+        text,
         format!(
-            "azure_wi=azure:///?managed_identity_client_id={client}&workload_identity_tenant_id={tenant}&subscriptionId={other_sub}"
+            "azure_wi=azure:///?managed_identity_client_id={client}&workload_identity_tenant_id={tenant}&subscriptionId={other_sub}\n{pg_line}\n"
         )
     );
     // The pod environment of the worker: identity, token file, the linked connection.
@@ -265,6 +283,19 @@ fn assign_identity_to_an_airflow_3_deployment() {
     let get = |k: &str| var(&envs, k);
     assert_eq!(get("AZURE_CLIENT_ID"), client);
     assert!(get("AIRFLOW_CONN_AZURE_WI").contains(other_sub), "{pod}");
+    assert_eq!(
+        format!("pg_prod={}", get("AIRFLOW_CONN_PG_PROD")),
+        pg_line,
+        "{pod}"
+    );
+    // `get` keeps masking.
+    let got: Value = serde_json::from_str(&ok(wid(
+        &home,
+        &["connections", "get", "pg_prod", "-o", "json"],
+    )))
+    .unwrap();
+    assert_eq!(got["password"], "***");
+    assert_eq!(got["extra"], r#"{"api_token": "***"}"#);
     assert!(
         pod.contains("system:serviceaccount:airflow-prod:airflow-worker"),
         "{pod}"

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod airflow_export;
 mod arm_rules;
 mod az_cli;
 mod cli_connections;
@@ -10,6 +11,7 @@ mod cli_deployments;
 mod cli_env;
 mod cli_session;
 mod connections_api;
+mod connections_export_api;
 mod credential;
 mod doctor;
 mod hostile;

@@ -221,8 +221,8 @@ async fn local_env(ctx: &Context, a: EnvArgs) -> Result<EnvOutput, CliError> {
         a.tenant_id = ident["properties"]["tenantId"].as_str().map(String::from);
         a.namespace = v["deployment"]["namespace"].as_str().map(String::from);
         a.service_account = comp["service_account"].as_str().map(String::from);
-        for c in super::connections::linked(ctx, &dep).await? {
-            let conn = super::connections::connection_of(&c);
+        // With their secrets: the pod's Airflow needs the real passwords.
+        for conn in super::connections::with_secrets(ctx, Some(&dep)).await? {
             let id = conn.conn_id.clone().unwrap_or_default();
             let value = conn
                 .to_uri()
