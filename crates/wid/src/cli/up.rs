@@ -66,6 +66,10 @@ pub async fn run(ctx: &Context, a: UpArgs) -> Result<(), CliError> {
         d.admin_client_id,
         ctx.home.admin_file().display()
     );
+    println!(
+        "  web UI           {e}/   (sign in with the admin key in {})",
+        ctx.home.root().join("api-key").display()
+    );
     println!();
     println!(
         "Next: wid identity create --name airflow-mi --resource-group {}",

@@ -1,0 +1,251 @@
+//! Identities, as the Azure portal shows a user-assigned managed identity: Properties with
+//! copy buttons, federated credentials (list, add, delete, the limit of 20 shown), role
+//! assignments. Everything is read from and written to ARM.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde_json::{Value, json};
+use wid_model::federated::MAX_FICS_PER_IDENTITY;
+
+use crate::UiState;
+use crate::backend::{AUTHZ_API, MSI_API, enc};
+use crate::error::UiError;
+use crate::form::FormData;
+use crate::layout::{self, Section};
+use crate::session::{CSRF_FIELD, Signed};
+
+/// The audience of federated credentials in the public cloud.
+pub const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
+
+fn identity_path(s: &UiState, rg: &str, name: &str) -> String {
+    format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}",
+        enc(&s.config().subscription_id),
+        enc(rg),
+        enc(name)
+    )
+}
+
+fn rg_of(id: &str) -> String {
+    let parts: Vec<&str> = id.split('/').collect();
+    parts
+        .iter()
+        .position(|p| p.eq_ignore_ascii_case("resourceGroups"))
+        .and_then(|i| parts.get(i + 1))
+        .map(|s| s.to_string())
+        .unwrap_or_default()
+}
+
+fn copy_row(label: &str, value: &str) -> Markup {
+    html! {
+        dt { (label) }
+        dd { span.mono { (value) } button.copy type="button" data-copy=(value) hidden aria-label=(format!("Copy {label}")) { "Copy" } }
+    }
+}
+
+async fn page(
+    s: &UiState,
+    signed: &Signed,
+    notice: Option<String>,
+    problem: Option<String>,
+) -> Result<Markup, UiError> {
+    let sub = &s.config().subscription_id;
+    let ids = s
+        .arm(
+            Method::GET,
+            &format!("/subscriptions/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version={MSI_API}", enc(sub)),
+            None,
+        )
+        .await?
+        .or_fail("listing managed identities")?;
+    let roles = s
+        .arm(Method::GET, &format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions?api-version={AUTHZ_API}", enc(sub)), None)
+        .await?;
+    let role_name = |id: &str| -> String {
+        roles.json["value"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| {
+                r["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id))
+                    || r["name"].as_str().is_some_and(|n| id.ends_with(n))
+            })
+            .and_then(|r| r["properties"]["roleName"].as_str())
+            .unwrap_or(id)
+            .to_string()
+    };
+    let assignments = s
+        .arm(Method::GET, &format!("/subscriptions/{}/providers/Microsoft.Authorization/roleAssignments?api-version={AUTHZ_API}", enc(sub)), None)
+        .await?;
+    let mut cards = Vec::new();
+    for i in ids.json["value"].as_array().into_iter().flatten() {
+        let name = i["name"].as_str().unwrap_or("").to_string();
+        let rg = rg_of(i["id"].as_str().unwrap_or(""));
+        let p = &i["properties"];
+        let principal = p["principalId"].as_str().unwrap_or("").to_string();
+        let fics = s
+            .arm(
+                Method::GET,
+                &format!(
+                    "{}/federatedIdentityCredentials?api-version={MSI_API}",
+                    identity_path(s, &rg, &name)
+                ),
+                None,
+            )
+            .await?;
+        let fics: Vec<Value> = fics.json["value"].as_array().cloned().unwrap_or_default();
+        let mine: Vec<&Value> = assignments.json["value"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a["properties"]["principalId"].as_str() == Some(principal.as_str()))
+            .collect();
+        let slug = format!("{rg}-{name}");
+        let base = format!("/identities/{}/{}", enc(&rg), enc(&name));
+        cards.push(html! {
+            section.card id=(format!("id-{slug}")) aria-labelledby=(format!("h-{slug}")) {
+                h2 id=(format!("h-{slug}")) { (name) }
+                h3.skip { "Properties" }
+                dl.props {
+                    (copy_row("Name", &name))
+                    (copy_row("Client ID", p["clientId"].as_str().unwrap_or("")))
+                    (copy_row("Tenant ID", p["tenantId"].as_str().unwrap_or("")))
+                    (copy_row("Resource group", &rg))
+                    (copy_row("Principal ID", &principal))
+                }
+                h3 { "Federated credentials " span.badge { (fics.len()) " of " (MAX_FICS_PER_IDENTITY) } }
+                div.table-wrap { table {
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Issuer" } th scope="col" { "Subject" } th scope="col" { "Audience" } th scope="col" { span.skip { "Actions" } } } }
+                    tbody {
+                        @for f in &fics {
+                            @let fname = f["name"].as_str().unwrap_or("");
+                            tr {
+                                td.mono { (fname) }
+                                td.mono { (f["properties"]["issuer"].as_str().unwrap_or("")) }
+                                td.mono { (f["properties"]["subject"].as_str().unwrap_or("")) }
+                                td.mono { (f["properties"]["audiences"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default()) }
+                                td.actions {
+                                    form.inline method="post" action=(format!("{base}/federated-credentials/{}/delete", enc(fname))) {
+                                        input type="hidden" name=(CSRF_FIELD) value=(signed.session.csrf);
+                                        button type="submit" aria-label=(format!("Delete federated credential {fname}")) { "Delete" }
+                                    }
+                                }
+                            }
+                        }
+                        @if fics.is_empty() { tr { td colspan="5" .muted { "No federated credentials: no workload can sign in as this identity yet." } } }
+                    }
+                } }
+                details open[fics.is_empty()] {
+                    summary { "Add federated credential" }
+                    form method="post" action=(format!("{base}/federated-credentials")) {
+                        input type="hidden" name=(CSRF_FIELD) value=(signed.session.csrf);
+                        div.field { label for=(format!("fic-name-{slug}")) { "Name" } input id=(format!("fic-name-{slug}")) type="text" name="name" required maxlength="120" placeholder="airflow-worker"; }
+                        div.field { label for=(format!("fic-issuer-{slug}")) { "Issuer" } input id=(format!("fic-issuer-{slug}")) type="text" name="issuer" required maxlength="600" value=(s.config().issuer_url); }
+                        div.field { label for=(format!("fic-subject-{slug}")) { "Subject" } input id=(format!("fic-subject-{slug}")) type="text" name="subject" required maxlength="600" placeholder="system:serviceaccount:airflow:airflow-worker"; }
+                        div.field { label for=(format!("fic-aud-{slug}")) { "Audience" } input id=(format!("fic-aud-{slug}")) type="text" name="audience" required maxlength="600" value=(DEFAULT_AUDIENCE); }
+                        p.help { "As " code { "az identity federated-credential create" } ": at most " (MAX_FICS_PER_IDENTITY) " per identity." }
+                        div.buttons { button.primary type="submit" { "Add" } }
+                    }
+                }
+                h3 { "Role assignments" }
+                div.table-wrap { table {
+                    thead { tr { th scope="col" { "Role" } th scope="col" { "Scope" } } }
+                    tbody {
+                        @for a in &mine {
+                            tr { td { (role_name(a["properties"]["roleDefinitionId"].as_str().unwrap_or(""))) } td.mono { (a["properties"]["scope"].as_str().unwrap_or("")) } }
+                        }
+                        @if mine.is_empty() { tr { td colspan="2" .muted { "No role assignments: a token of this identity is refused everywhere." } } }
+                    }
+                } }
+            }
+        });
+    }
+    Ok(layout::page(
+        "Identities",
+        Section::Identities,
+        signed,
+        html! {
+            h1 { "Managed identities" }
+            p.lead { "User-assigned managed identities in subscription " span.mono { (sub) } "." }
+            @if let Some(n) = notice { p.notice.ok role="status" { (n) } }
+            @if let Some(p) = problem { p.error role="alert" { (p) } }
+            @if cards.is_empty() { p.muted { "No identities yet. Create one with " code { "wid identity create --name airflow-mi --resource-group " (s.config().resource_group) } "." } }
+            @for c in cards { (c) }
+        },
+    ))
+}
+
+/// `GET /identities`.
+pub async fn list(
+    State(s): State<UiState>,
+    signed: Signed,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, UiError> {
+    let p = FormData::parse(raw.as_deref().unwrap_or("").as_bytes()).unwrap_or_default();
+    let notice = p
+        .get("added")
+        .map(|n| format!("Added federated credential {n}."))
+        .or_else(|| {
+            p.get("deleted")
+                .map(|n| format!("Deleted federated credential {n}."))
+        });
+    Ok(page(&s, &signed, notice, None).await?.into_response())
+}
+
+/// `POST /identities/{rg}/{name}/federated-credentials`.
+pub async fn add_credential(
+    State(s): State<UiState>,
+    signed: Signed,
+    Path((rg, name)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, UiError> {
+    let d = FormData::parse(&body)?;
+    signed.check_csrf(&d)?;
+    let fic = d.text("name");
+    let req = json!({"properties": {"issuer": d.text("issuer"), "subject": d.text("subject"), "audiences": [d.text("audience")]}});
+    let r = s
+        .arm(
+            Method::PUT,
+            &format!(
+                "{}/federatedIdentityCredentials/{}?api-version={MSI_API}",
+                identity_path(&s, &rg, &name),
+                enc(&fic)
+            ),
+            Some(&req),
+        )
+        .await?;
+    if r.ok() {
+        return Ok(Redirect::to(&format!("/identities?added={}", enc(&fic))).into_response());
+    }
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let problem = format!(
+        "Federated credential '{fic}' of {name} was not added (HTTP {}): {}",
+        r.status,
+        r.detail()
+    );
+    Ok((status, page(&s, &signed, None, Some(problem)).await?).into_response())
+}
+
+/// `POST /identities/{rg}/{name}/federated-credentials/{fic}/delete`.
+pub async fn delete_credential(
+    State(s): State<UiState>,
+    signed: Signed,
+    Path((rg, name, fic)): Path<(String, String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, UiError> {
+    signed.check_csrf(&FormData::parse(&body)?)?;
+    s.arm(
+        Method::DELETE,
+        &format!(
+            "{}/federatedIdentityCredentials/{}?api-version={MSI_API}",
+            identity_path(&s, &rg, &name),
+            enc(&fic)
+        ),
+        None,
+    )
+    .await?
+    .or_fail(format!("deleting federated credential {fic}"))?;
+    Ok(Redirect::to(&format!("/identities?deleted={}", enc(&fic))).into_response())
+}
