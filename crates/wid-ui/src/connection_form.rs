@@ -115,7 +115,7 @@ impl ConnForm {
             ..Default::default()
         };
         match (registry::lookup(&f.conn_type), conn.extra_object()) {
-            (Some(ty), Ok(Some(mut obj))) => {
+            (Some(_), Ok(Some(mut obj))) => {
                 for (name, value) in f.custom.iter_mut() {
                     if let Some(pyjson::Value::Str(x)) = obj.get(name) {
                         *value = x.clone();
@@ -127,7 +127,6 @@ impl ConnForm {
                         obj.remove(name);
                     }
                 }
-                let _ = ty;
                 f.extra = pretty(&obj);
             }
             _ => f.extra = extra,

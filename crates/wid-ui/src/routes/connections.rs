@@ -224,6 +224,7 @@ pub async fn list(
 }
 
 /// Where a form posts, and what it edits.
+#[derive(Clone, Copy)]
 enum Mode<'a> {
     Add,
     Edit(&'a str),
@@ -535,11 +536,7 @@ async fn save_or_test(
     let (conn, checked) = f.to_connection();
     let comps = components(s).await;
     let again = |c: &Checked, o: Option<&Outcome>, p: Option<&str>, status: StatusCode| {
-        let m = match mode {
-            Mode::Add => Mode::Add,
-            Mode::Edit(id) => Mode::Edit(id),
-        };
-        (status, form_page(signed, m, &f, c, o, p, &comps)).into_response()
+        (status, form_page(signed, mode, &f, c, o, p, &comps)).into_response()
     };
     let Some(conn) = conn else {
         return Ok(again(

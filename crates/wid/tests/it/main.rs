@@ -16,3 +16,5 @@ mod persistence;
 mod provisioning_shapes;
 mod schemathesis;
 mod sts_errors;
+mod ui_pages;
+mod ui_support;
