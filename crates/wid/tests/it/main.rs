@@ -16,5 +16,7 @@ mod persistence;
 mod provisioning_shapes;
 mod schemathesis;
 mod sts_errors;
+mod ui_browser;
 mod ui_pages;
 mod ui_support;
+mod webdriver;
