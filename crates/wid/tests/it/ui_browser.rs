@@ -148,7 +148,11 @@ async fn the_seeds_steps_in_a_browser() {
     b.click("#conn_type_choice option[value=azure]").await;
     b.click("form.bar button[type=submit]").await;
     b.fill("#conn_id", "azure_default").await;
-    b.fill("#description", "Airflow's Azure connection, as the managed identity airflow-mi").await;
+    b.fill(
+        "#description",
+        "Airflow's Azure connection, as the managed identity airflow-mi",
+    )
+    .await;
     b.fill("#extra__azure__managed_identity_client_id", &client_id)
         .await;
     b.fill("#extra__azure__workload_identity_tenant_id", &c.tenant)
@@ -191,7 +195,11 @@ async fn the_seeds_steps_in_a_browser() {
     // A connection whose identity has no federated credential for the subject.
     b.goto(&format!("{e}/connection/add?conn_type=azure")).await;
     b.fill("#conn_id", "azure_unfederated").await;
-    b.fill("#description", "An identity without a federated credential for the worker").await;
+    b.fill(
+        "#description",
+        "An identity without a federated credential for the worker",
+    )
+    .await;
     b.fill("#extra__azure__managed_identity_client_id", &unfederated)
         .await;
     b.fill("#extra__azure__workload_identity_tenant_id", &c.tenant)
