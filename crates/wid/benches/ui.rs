@@ -37,6 +37,7 @@ async fn send(router: &axum::Router, req: Request<Body>) -> (u16, Vec<String>, S
 
 fn bench(c: &mut Criterion) {
     let f = common::fixture();
+    let _federated = &f.identity;
     let router = f.server.router.clone();
     let home = wid::home::Home::at(f.dir.path().join("home"));
     let keys =
