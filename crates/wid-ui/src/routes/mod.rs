@@ -50,6 +50,12 @@ pub fn router() -> Router<UiState> {
             post(identities::delete_credential),
         )
         .route("/deployments", get(deployments::list))
+        .route("/deployments/{name}/assign", post(deployments::assign))
+        .route("/deployments/{name}/connections", post(deployments::link))
+        .route(
+            "/deployments/{name}/connections/{conn_id}/delete",
+            post(deployments::unlink),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM))
         .layer(axum::middleware::from_fn(headers))
 }

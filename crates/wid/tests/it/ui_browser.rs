@@ -120,8 +120,6 @@ async fn the_seeds_steps_in_a_browser() {
     )
     .await;
     assert!(s == 201 || s == 200, "{v}");
-    let (s, v) = api(&c, Method::PUT, "/api/v2/deployments/prod/assignment", Some(&json!({"identity_name": "airflow-mi", "resource_group": "rg-airflow", "issuer": c.issuer(), "created": []}))).await;
-    assert!((200..300).contains(&s), "{s} {v}");
     let e = c.endpoint.clone();
     let b = Browser::start().await;
 
@@ -219,7 +217,7 @@ async fn the_seeds_steps_in_a_browser() {
     b.goto(&format!("{e}/connections")).await;
     shot(&b, "connections").await;
 
-    // Identities: add a federated credential; the 21st is refused with ARM's message.
+    // Identities: add a federated credential and see it.
     b.goto(&format!("{e}/identities")).await;
     axe(&b, &axe_src, "identities").await;
     let slug = "rg-airflow-airflow-mi";
@@ -240,7 +238,48 @@ async fn the_seeds_steps_in_a_browser() {
     );
     assert!(b.text(&format!("#id-{slug}")).await.contains("2 of 20"));
     shot(&b, "identities").await;
-    for i in 0..18 {
+
+    // Deployments: nothing assigned yet; assign airflow-mi and every mark turns green (the
+    // worker's and scheduler's credentials are reused); link a connection with an override.
+    b.goto(&format!("{e}/deployments")).await;
+    let table = b.text("section.card table").await;
+    assert!(!table.contains("matches"), "{table}");
+    b.click("#assign-prod option[value='rg-airflow/airflow-mi']")
+        .await;
+    b.click("#dep-prod form.bar button[type=submit]").await;
+    let notice = b.wait_text("p.notice.ok", "Assigned").await;
+    assert!(
+        notice.contains("3 federated credential(s) created, 2 already in place"),
+        "{notice}"
+    );
+    let table = b.text("section.card table").await;
+    assert!(
+        !table.contains("missing") && table.matches("matches").count() == 5,
+        "{table}"
+    );
+    b.click("#dep-prod details summary").await;
+    b.click("#link-prod option[value=azure_default]").await;
+    b.fill(
+        "#overrides-prod",
+        "subscriptionId=00000000-0000-0000-0000-000000000001",
+    )
+    .await;
+    b.click("#dep-prod details button[type=submit]").await;
+    assert!(
+        b.wait_text("p.notice.ok", "Linked")
+            .await
+            .contains("Linked azure_default to prod")
+    );
+    let card = b.text("#dep-prod").await;
+    assert!(
+        card.contains("subscriptionId=00000000-0000-0000-0000-000000000001"),
+        "{card}"
+    );
+    axe(&b, &axe_src, "deployments").await;
+    shot(&b, "deployments").await;
+
+    // The identity's limit: with 20 credentials, the 21st is refused with ARM's message.
+    for i in 0..15 {
         let (s, v) = c
             .put_fic(
                 "airflow-mi",
@@ -270,22 +309,5 @@ async fn the_seeds_steps_in_a_browser() {
         "{alert}"
     );
 
-    // Deployments: the worker's credential matches; the triggerer has none.
-    b.goto(&format!("{e}/deployments")).await;
-    axe(&b, &axe_src, "deployments").await;
-    let table = b.text("section.card table").await;
-    let line = |name: &str| {
-        table
-            .lines()
-            .find(|l| l.starts_with(name))
-            .unwrap_or("")
-            .to_string()
-    };
-    assert!(
-        line("worker").contains("matches") && line("scheduler").contains("matches"),
-        "{table}"
-    );
-    assert!(line("triggerer").contains("missing"), "{table}");
-    shot(&b, "deployments").await;
     b.close().await;
 }

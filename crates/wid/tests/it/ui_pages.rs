@@ -423,3 +423,121 @@ async fn test_as_a_component_shows_claims_or_the_explained_refusal() {
     );
     assert!(!refused.body.contains("eyJ"));
 }
+
+#[tokio::test]
+async fn deployments_assign_an_identity_and_link_with_overrides() {
+    let c = TestCloud::start().await;
+    c.federated_identity("airflow-mi", "airflow", "airflow-worker")
+        .await;
+    let (s, v) = api(
+        &c,
+        Method::POST,
+        "/api/v2/deployments",
+        Some(&serde_json::json!({"name": "prod", "namespace": "airflow", "airflow_version": 2})),
+    )
+    .await;
+    assert!((200..300).contains(&s), "{v}");
+    let ui = UiClient::signed_in(&c).await;
+    let before = ui.get("/deployments").await;
+    assert_eq!(before.body.matches("✗ missing").count(), 3);
+    let forged = ui
+        .post(
+            "/deployments/prod/assign",
+            &[("csrf", "x"), ("identity", "rg-airflow/airflow-mi")],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    let missing = ui
+        .post(
+            "/deployments/prod/assign",
+            &[("identity", "rg-airflow/no-such-mi")],
+        )
+        .await;
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    assert!(missing.body.contains("no-such-mi"));
+    let r = ui
+        .post(
+            "/deployments/prod/assign",
+            &[("identity", "rg-airflow/airflow-mi")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let after = ui.get(&r.location).await;
+    assert!(
+        after
+            .body
+            .contains("2 federated credential(s) created, 1 already in place"),
+        "{}",
+        after.body
+    );
+    assert_eq!(after.body.matches("✓ matches").count(), 3);
+    let (_, v) = api(&c, Method::GET, "/api/v2/deployments/prod", None).await;
+    assert_eq!(v["assignment"]["identity_name"], "airflow-mi");
+    assert_eq!(v["assignment"]["created"].as_array().unwrap().len(), 2);
+    let again = ui
+        .post(
+            "/deployments/prod/assign",
+            &[("identity", "rg-airflow/airflow-mi")],
+        )
+        .await;
+    assert!(
+        ui.get(&again.location)
+            .await
+            .body
+            .contains("0 federated credential(s) created, 3 already in place")
+    );
+
+    assert_eq!(
+        ui.post("/connection/add", &azure_form("azure_default", G1, G1))
+            .await
+            .status,
+        303
+    );
+    let bad = ui
+        .post(
+            "/deployments/prod/connections",
+            &[
+                ("connection_id", "azure_default"),
+                ("overrides", "no equals sign"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("is not key=value"));
+    let r = ui
+        .post(
+            "/deployments/prod/connections",
+            &[
+                ("connection_id", "azure_default"),
+                ("overrides", "subscriptionId=abc"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let (_, v) = api(
+        &c,
+        Method::GET,
+        "/api/v2/deployments/prod/connections",
+        None,
+    )
+    .await;
+    assert_eq!(v["connections"][0]["overrides"]["subscriptionId"], "abc");
+    assert!(
+        v["connections"][0]["extra"]
+            .as_str()
+            .unwrap()
+            .contains("abc")
+    );
+    let r = ui
+        .post("/deployments/prod/connections/azure_default/delete", &[])
+        .await;
+    assert_eq!(r.status, 303);
+    let (_, v) = api(
+        &c,
+        Method::GET,
+        "/api/v2/deployments/prod/connections",
+        None,
+    )
+    .await;
+    assert_eq!(v["total_entries"], 0);
+}
