@@ -76,6 +76,17 @@ async fn page(
             .unwrap_or(id)
             .to_string()
     };
+    let role_choices: Vec<(String, String)> = roles.json["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            Some((
+                r["id"].as_str()?.to_string(),
+                r["properties"]["roleName"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
     let assignments = s
         .arm(Method::GET, &format!("/subscriptions/{}/providers/Microsoft.Authorization/roleAssignments?api-version={AUTHZ_API}", enc(sub)), None)
         .await?;
@@ -151,14 +162,42 @@ async fn page(
                 }
                 h3 { "Role assignments" }
                 div.table-wrap { table {
-                    thead { tr { th scope="col" { "Role" } th scope="col" { "Scope" } } }
+                    thead { tr { th scope="col" { "Role" } th scope="col" { "Scope" } th scope="col" { span.skip { "Actions" } } } }
                     tbody {
                         @for a in &mine {
-                            tr { td { (role_name(a["properties"]["roleDefinitionId"].as_str().unwrap_or(""))) } td.mono { (a["properties"]["scope"].as_str().unwrap_or("")) } }
+                            @let role = role_name(a["properties"]["roleDefinitionId"].as_str().unwrap_or(""));
+                            tr {
+                                td { (role) }
+                                td.mono { (a["properties"]["scope"].as_str().unwrap_or("")) }
+                                td.actions {
+                                    form.inline method="post" action="/identities/role-assignments/delete" {
+                                        input type="hidden" name=(CSRF_FIELD) value=(signed.session.csrf);
+                                        input type="hidden" name="assignment" value=(a["id"].as_str().unwrap_or(""));
+                                        button type="submit" aria-label=(format!("Remove role {role}")) { "Remove" }
+                                    }
+                                }
+                            }
                         }
-                        @if mine.is_empty() { tr { td colspan="2" .muted { "No role assignments: a token of this identity is refused everywhere." } } }
+                        @if mine.is_empty() { tr { td colspan="3" .muted { "No role assignments: a token of this identity is refused everywhere." } } }
                     }
                 } }
+                details {
+                    summary { "Add role assignment" }
+                    form method="post" action=(format!("{base}/role-assignments")) {
+                        input type="hidden" name=(CSRF_FIELD) value=(signed.session.csrf);
+                        div.field {
+                            label for=(format!("role-{slug}")) { "Role" }
+                            select id=(format!("role-{slug}")) name="role" {
+                                @for (id, rname) in &role_choices { option value=(id) selected[rname == "Reader"] { (rname) } }
+                            }
+                        }
+                        div.field {
+                            label for=(format!("scope-{slug}")) { "Scope" }
+                            input id=(format!("scope-{slug}")) type="text" name="scope" required maxlength="600" value=(format!("/subscriptions/{sub}/resourceGroups/{rg}"));
+                        }
+                        div.buttons { button.primary type="submit" { "Add" } }
+                    }
+                }
             }
         });
     }
@@ -248,4 +287,102 @@ pub async fn delete_credential(
     .await?
     .or_fail(format!("deleting federated credential {fic}"))?;
     Ok(Redirect::to(&format!("/identities?deleted={}", enc(&fic))).into_response())
+}
+
+/// `POST /identities/{rg}/{name}/role-assignments`: gives the identity's principal a role at
+/// a scope (`az role assignment create`).
+pub async fn add_role(
+    State(s): State<UiState>,
+    signed: Signed,
+    Path((rg, name)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, UiError> {
+    let d = FormData::parse(&body)?;
+    signed.check_csrf(&d)?;
+    let identity = s
+        .arm(
+            Method::GET,
+            &format!("{}?api-version={MSI_API}", identity_path(&s, &rg, &name)),
+            None,
+        )
+        .await?;
+    if identity.status == 404 {
+        return Err(UiError::NotFound(format!(
+            "there is no identity '{name}' in resource group '{rg}'"
+        )));
+    }
+    let identity = identity.or_fail(format!("reading identity {name}"))?;
+    let principal = identity.json["properties"]["principalId"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let scope = d.text("scope");
+    if !scope.starts_with("/subscriptions/") {
+        let problem =
+            format!("The scope '{scope}' is not an ARM scope: it starts with /subscriptions/<id>");
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            page(&s, &signed, None, Some(problem)).await?,
+        )
+            .into_response());
+    }
+    let req = json!({"properties": {"roleDefinitionId": d.text("role"), "principalId": principal, "principalType": "ServicePrincipal"}});
+    let r = s
+        .arm(
+            Method::PUT,
+            &format!(
+                "{}/providers/Microsoft.Authorization/roleAssignments/{}?api-version={AUTHZ_API}",
+                scope.trim_end_matches('/'),
+                wid_model::ids::new_guid()
+            ),
+            Some(&req),
+        )
+        .await?;
+    if !r.ok() {
+        let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let problem = format!(
+            "The role assignment for {name} was not added (HTTP {}): {}",
+            r.status,
+            r.detail()
+        );
+        return Ok((status, page(&s, &signed, None, Some(problem)).await?).into_response());
+    }
+    Ok(Redirect::to(&format!(
+        "/identities?done={}",
+        enc(&format!("Added a role assignment for {name} at {scope}."))
+    ))
+    .into_response())
+}
+
+/// `POST /identities/role-assignments/delete`: removes one role assignment by its ARM id.
+pub async fn delete_role(
+    State(s): State<UiState>,
+    signed: Signed,
+    body: axum::body::Bytes,
+) -> Result<Response, UiError> {
+    let d = FormData::parse(&body)?;
+    signed.check_csrf(&d)?;
+    let id = d.text("assignment");
+    let lower = id.to_ascii_lowercase();
+    if !lower.starts_with("/subscriptions/")
+        || !lower.contains("/providers/microsoft.authorization/roleassignments/")
+        || id.contains('?')
+    {
+        return Err(UiError::BadRequest(format!(
+            "'{}' is not a role assignment id",
+            id.chars().take(200).collect::<String>()
+        )));
+    }
+    s.arm(
+        Method::DELETE,
+        &format!("{id}?api-version={AUTHZ_API}"),
+        None,
+    )
+    .await?
+    .or_fail("removing the role assignment")?;
+    Ok(Redirect::to(&format!(
+        "/identities?done={}",
+        enc("Removed a role assignment.")
+    ))
+    .into_response())
 }

@@ -49,6 +49,14 @@ pub fn router() -> Router<UiState> {
             "/identities/{rg}/{name}/federated-credentials/{fic}/delete",
             post(identities::delete_credential),
         )
+        .route(
+            "/identities/{rg}/{name}/role-assignments",
+            post(identities::add_role),
+        )
+        .route(
+            "/identities/role-assignments/delete",
+            post(identities::delete_role),
+        )
         .route("/deployments", get(deployments::list))
         .route("/deployments/{name}/assign", post(deployments::assign))
         .route("/deployments/{name}/connections", post(deployments::link))

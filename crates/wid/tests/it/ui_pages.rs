@@ -541,3 +541,131 @@ async fn deployments_assign_an_identity_and_link_with_overrides() {
     .await;
     assert_eq!(v["total_entries"], 0);
 }
+
+#[tokio::test]
+async fn identities_show_properties_and_manage_credentials_and_roles() {
+    let c = TestCloud::start().await;
+    let (client_id, principal) = c.create_identity("airflow-mi").await;
+    let ui = UiClient::signed_in(&c).await;
+    let page = ui.get("/identities").await;
+    assert_eq!(page.status, 200);
+    for v in [
+        client_id.as_str(),
+        principal.as_str(),
+        c.tenant.as_str(),
+        "rg-airflow",
+    ] {
+        assert!(
+            page.body.contains(&format!("data-copy=\"{v}\"")),
+            "a copy button for {v}"
+        );
+    }
+    assert!(page.body.contains("0 of 20"));
+    let fic = [
+        ("name", "airflow-worker"),
+        ("issuer", "https://issuer.example/"),
+        ("subject", "system:serviceaccount:airflow:airflow-worker"),
+        ("audience", "api://AzureADTokenExchange"),
+    ];
+    let mut forged = fic.to_vec();
+    forged.push(("csrf", "nope"));
+    assert_eq!(
+        ui.post(
+            "/identities/rg-airflow/airflow-mi/federated-credentials",
+            &forged
+        )
+        .await
+        .status,
+        403
+    );
+    let r = ui
+        .post(
+            "/identities/rg-airflow/airflow-mi/federated-credentials",
+            &fic,
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = ui.get(&r.location).await;
+    assert!(
+        page.body.contains("1 of 20")
+            && page
+                .body
+                .contains("Added federated credential airflow-worker")
+    );
+    let dup = ui
+        .post(
+            "/identities/rg-airflow/airflow-mi/federated-credentials",
+            &[
+                ("name", "another"),
+                ("issuer", "https://issuer.example/"),
+                ("subject", "system:serviceaccount:airflow:airflow-worker"),
+                ("audience", "api://AzureADTokenExchange"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        dup.status, 400,
+        "ARM refuses a second credential with the same issuer and subject"
+    );
+    assert!(dup.body.contains("was not added") && dup.body.contains("role=\"alert\""));
+    let bad_name = ui
+        .post(
+            "/identities/rg-airflow/airflow-mi/federated-credentials",
+            &[
+                ("name", "<b>x</b>"),
+                ("issuer", "https://i/"),
+                ("subject", "s"),
+                ("audience", "a"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_name.status, 400);
+    assert!(bad_name.body.contains("&lt;b&gt;x&lt;/b&gt;") && !bad_name.body.contains("<b>x</b>"));
+
+    let reader = format!(
+        "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7",
+        c.sub
+    );
+    let scope = format!("/subscriptions/{}/resourceGroups/rg-airflow", c.sub);
+    let r = ui
+        .post(
+            "/identities/rg-airflow/airflow-mi/role-assignments",
+            &[("role", &reader), ("scope", &scope)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = ui.get("/identities").await;
+    assert!(page.body.contains("<td>Reader</td>"), "{}", page.body);
+    let id = page
+        .body
+        .split("name=\"assignment\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let bad = ui
+        .post(
+            "/identities/role-assignments/delete",
+            &[("assignment", "/subscriptions/x/resourceGroups/y")],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    let r = ui
+        .post(
+            "/identities/role-assignments/delete",
+            &[("assignment", &id)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(!ui.get("/identities").await.body.contains("<td>Reader</td>"));
+    let r = ui
+        .post(
+            "/identities/rg-airflow/airflow-mi/federated-credentials/airflow-worker/delete",
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(ui.get("/identities").await.body.contains("0 of 20"));
+}
