@@ -203,6 +203,8 @@ pub async fn list(
                                 @if row.source.is_none() {
                                     a href=(format!("/connections/{}", enc(&row.id))) aria-label=(format!("Edit {}", row.id)) { "Edit" }
                                     " · "
+                                    a href=(format!("/connection/add?from={}", enc(&row.id))) aria-label=(format!("Duplicate {}", row.id)) { "Duplicate" }
+                                    " · "
                                     a href=(format!("/connections/{}/delete", enc(&row.id))) aria-label=(format!("Delete {}", row.id)) { "Delete" }
                                 } @else { span.muted { "read-only" } }
                             }
@@ -469,25 +471,45 @@ pub async fn add_form(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, UiError> {
     let p = query(&raw);
-    let t = p.text("conn_type");
-    let t = if t.is_empty() { "azure".to_string() } else { t };
-    if t.chars().count() > max_len("conn_type") {
-        return Err(UiError::BadRequest(
-            "the connection type is too long".into(),
+    let from = p.text("from");
+    let mut notice = None;
+    let f = if from.is_empty() {
+        let t = p.text("conn_type");
+        let t = if t.is_empty() { "azure".to_string() } else { t };
+        if t.chars().count() > max_len("conn_type") {
+            return Err(UiError::BadRequest(
+                "the connection type is too long".into(),
+            ));
+        }
+        ConnForm::new(&t)
+    } else {
+        // Duplicate, as Airflow's list action: every field but the password, under a new id.
+        checked_conn_id(&from)?;
+        let r = s
+            .api(
+                Method::GET,
+                &format!("/api/v2/connections/{}", enc(&from)),
+                None,
+            )
+            .await?;
+        if r.status == 404 {
+            return Err(UiError::NotFound(format!(
+                "there is no connection '{from}'"
+            )));
+        }
+        let mut f = ConnForm::from_api(&r.or_fail(format!("reading connection {from}"))?.json);
+        f.conn_id = format!("{from}_copy1");
+        notice = Some(format!(
+            "A copy of {from}. Its password is not copied (the API never reveals it): type it again if it has one."
         ));
-    }
-    let f = ConnForm::new(&t);
+        f
+    };
     let comps = components(&s).await;
-    Ok(form_page(
-        &signed,
-        Mode::Add,
-        &f,
-        &Checked::default(),
-        None,
-        None,
-        &comps,
-    )
-    .into_response())
+    let checked = Checked {
+        errors: Vec::new(),
+        warnings: notice.into_iter().collect(),
+    };
+    Ok(form_page(&signed, Mode::Add, &f, &checked, None, None, &comps).into_response())
 }
 
 fn checked_conn_id(id: &str) -> Result<(), UiError> {

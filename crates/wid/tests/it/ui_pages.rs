@@ -230,6 +230,19 @@ async fn add_list_edit_keep_the_password_and_delete() {
         stored_password(&c, "azure_default").await.as_deref(),
         Some("new-secret")
     );
+    let copy = ui.get("/connection/add?from=azure_default").await;
+    assert_eq!(copy.status, 200);
+    assert_eq!(
+        input_value(&copy.body, "conn_id").as_deref(),
+        Some("azure_default_copy1")
+    );
+    assert_eq!(
+        input_value(&copy.body, "extra__azure__subscriptionId").as_deref(),
+        Some(c.sub.as_str())
+    );
+    assert!(copy.body.contains("password is not copied") && !copy.body.contains("new-secret"));
+    assert_eq!(ui.get("/connection/add?from=no_such").await.status, 404);
+    assert_eq!(ui.get("/connection/add?from=bad%20id").await.status, 400);
     let dup = ui
         .post("/connection/add", &azure_form("azure_default", G1, G1))
         .await;
