@@ -12,6 +12,8 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
+use wid_model::connection::env::{env_var_name_unchecked, to_env_value};
+use wid_model::connection::{Connection, EnvFormat};
 use wid_model::deployment::{Deployment, ExistingCredential, plan};
 
 use crate::UiState;
@@ -69,6 +71,43 @@ fn overrides_text(o: &Value) -> String {
                 .join("\n")
         })
         .unwrap_or_default()
+}
+
+/// The `AIRFLOW_CONN_<ID>='<uri>'` lines a deployment's Airflow gets for its linked
+/// connections (overrides applied by the API), in Airflow's URI form. The API never reveals
+/// passwords or secret Extra values, so those show as `***`; the second value says whether any
+/// did.
+pub fn env_lines(links: &[Value]) -> (String, bool) {
+    let mut redacted = false;
+    let lines: Vec<String> = links
+        .iter()
+        .map(|l| {
+            let t = |k: &str| l[k].as_str().map(String::from);
+            let c = Connection {
+                conn_id: t("connection_id"),
+                conn_type: t("conn_type"),
+                description: t("description"),
+                host: t("host"),
+                schema: t("schema"),
+                login: t("login"),
+                password: t("password"),
+                port: l["port"].as_i64(),
+                extra: t("extra"),
+            };
+            redacted |=
+                c.password.is_some() || c.extra.as_deref().is_some_and(|e| e.contains("\"***\""));
+            let id = c.conn_id.clone().unwrap_or_default();
+            match to_env_value(&c, EnvFormat::Uri) {
+                Ok(v) => format!(
+                    "{}='{}'",
+                    env_var_name_unchecked(&id),
+                    v.replace('\'', "'\\''")
+                ),
+                Err(e) => format!("# {id}: {e}"),
+            }
+        })
+        .collect();
+    (lines.join("\n"), redacted)
 }
 
 /// Reads `key=value` lines; a line without `=` is an error naming it.
@@ -221,6 +260,14 @@ async fn page(
                         @if links.is_empty() { tr { td colspan="3" .muted { "No linked connections." } } }
                     }
                 } }
+                @if !links.is_empty() {
+                    @let (lines, redacted) = env_lines(&links);
+                    details {
+                        summary { "AIRFLOW_CONN_* lines for this deployment" }
+                        pre.mono { (lines) }
+                        @if redacted { p.help { "Values shown as *** are secrets the API never reveals; " code { "wid connections export --deployment" } " prints the same." } }
+                    }
+                }
                 details {
                     summary { "Link a connection (or change its overrides)" }
                     form method="post" action=(format!("{base}/connections")) {
@@ -472,6 +519,21 @@ pub async fn unlink(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_lines_are_airflow_conn_variables() {
+        let (text, redacted) = env_lines(&[
+            json!({"connection_id": "azure_wi", "conn_type": "azure", "extra": "{\"subscriptionId\": \"s\"}"}),
+        ]);
+        assert!(
+            text.starts_with("AIRFLOW_CONN_AZURE_WI='azure://"),
+            "{text}"
+        );
+        assert!(text.contains("subscriptionId=s") && !redacted, "{text}");
+        let (_, redacted) =
+            env_lines(&[json!({"connection_id": "x", "conn_type": "azure", "password": "***"})]);
+        assert!(redacted);
+    }
 
     #[test]
     fn overrides_are_key_value_lines() {

@@ -541,6 +541,20 @@ async fn deployments_assign_an_identity_and_link_with_overrides() {
             .unwrap()
             .contains("abc")
     );
+    let page = ui.get("/deployments").await;
+    let line = page
+        .body
+        .split("AIRFLOW_CONN_AZURE_DEFAULT=&#39;")
+        .nth(1)
+        .or_else(|| page.body.split("AIRFLOW_CONN_AZURE_DEFAULT='").nth(1))
+        .expect("the deployment's AIRFLOW_CONN_ line")
+        .split('\n')
+        .next()
+        .unwrap();
+    assert!(
+        line.starts_with("azure://") && line.contains("subscriptionId=abc"),
+        "{line}"
+    );
     let r = ui
         .post("/deployments/prod/connections/azure_default/delete", &[])
         .await;
