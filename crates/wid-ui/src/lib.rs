@@ -108,12 +108,13 @@ impl std::fmt::Debug for UiState {
 impl UiState {
     /// A UI over `routes` (wid's public routes, without the UI itself).
     pub fn new(routes: Router, config: UiConfig, clock: Arc<dyn Clock>) -> Self {
+        let sessions = Sessions::new(&config.admin_key);
         UiState {
             inner: Arc::new(Inner {
                 routes,
                 config,
                 clock,
-                sessions: Sessions::default(),
+                sessions,
                 arm_token: Mutex::new(None),
             }),
         }

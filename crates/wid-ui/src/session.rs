@@ -1,5 +1,5 @@
-//! Sessions: made by signing in with the admin key, held in memory by the hash of their id,
-//! carried by a `Secure; HttpOnly; SameSite=Strict` cookie, ending at a fixed time.
+//! Sessions: made by signing in with the admin key, carried by a signed cookie (any replica
+//! sharing the admin key accepts it), `Secure; HttpOnly; SameSite=Strict`, ending at a fixed time.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -28,47 +28,76 @@ pub struct Session {
     pub expires: i64,
 }
 
-/// The live sessions, by SHA-256 of their cookie value.
-#[derive(Debug, Default)]
+/// Sessions as signed cookies: `<expires>.<nonce>.<mac>`, the MAC an HMAC-SHA256 under a key
+/// derived from the admin key. Any replica sharing the admin key accepts them, so nothing a
+/// replica holds is needed by another; rotating the admin key ends every session. The CSRF
+/// token is an HMAC of the nonce. Signing out records the cookie as ended until it expires
+/// (in this process: behind several replicas the cookie is also cleared in the browser).
 pub struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
+    key: aws_lc_rs::hmac::Key,
+    ended: Mutex<HashMap<String, i64>>,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions").finish_non_exhaustive()
+    }
 }
 
 impl Sessions {
-    /// Starts a session; returns the cookie value and the session.
-    pub fn create(&self, now: i64, lifetime: i64) -> (String, Session) {
-        let id = wid_jose::random_b64url(32);
-        let s = Session {
-            csrf: wid_jose::random_b64url(32),
-            expires: now + lifetime,
-        };
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, v| v.expires > now);
-        map.insert(wid_jose::sha256_hex(id.as_bytes()), s.clone());
-        (id, s)
-    }
-
-    /// The session for a cookie value, if it exists and has not ended.
-    pub fn get(&self, id: &str, now: i64) -> Option<Session> {
-        let key = wid_jose::sha256_hex(id.as_bytes());
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        match map.get(&key) {
-            Some(s) if s.expires > now => Some(s.clone()),
-            Some(_) => {
-                map.remove(&key);
-                None
-            }
-            None => None,
+    /// Sessions signed with a key derived from `admin_key`.
+    pub fn new(admin_key: &str) -> Self {
+        let seed = wid_jose::sha256_hex(format!("wid-ui session v1\0{admin_key}").as_bytes());
+        Sessions {
+            key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, seed.as_bytes()),
+            ended: Mutex::new(HashMap::new()),
         }
     }
 
+    fn mac(&self, data: &str) -> String {
+        wid_jose::b64url(aws_lc_rs::hmac::sign(&self.key, data.as_bytes()).as_ref())
+    }
+
+    /// Starts a session; returns the cookie value and the session.
+    pub fn create(&self, now: i64, lifetime: i64) -> (String, Session) {
+        let expires = now + lifetime;
+        let nonce = wid_jose::random_b64url(24);
+        let body = format!("{expires}.{nonce}");
+        let id = format!("{body}.{}", self.mac(&body));
+        let csrf = self.mac(&format!("csrf.{nonce}"));
+        (id, Session { csrf, expires })
+    }
+
+    /// The session for a cookie value, if its MAC is right, it has not expired and it was
+    /// not signed out.
+    pub fn get(&self, id: &str, now: i64) -> Option<Session> {
+        let (body, mac) = id.rsplit_once('.')?;
+        let (expires, nonce) = body.split_once('.')?;
+        let expires: i64 = expires.parse().ok()?;
+        if !same(mac, &self.mac(body)) || expires <= now {
+            return None;
+        }
+        let ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+        if ended.contains_key(nonce) {
+            return None;
+        }
+        Some(Session {
+            csrf: self.mac(&format!("csrf.{nonce}")),
+            expires,
+        })
+    }
+
     /// Ends a session.
-    pub fn remove(&self, id: &str) {
-        let key = wid_jose::sha256_hex(id.as_bytes());
-        self.map
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&key);
+    pub fn remove(&self, id: &str, now: i64) {
+        let Some((body, _)) = id.rsplit_once('.') else {
+            return;
+        };
+        let Some((expires, nonce)) = body.split_once('.') else {
+            return;
+        };
+        let mut ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+        ended.retain(|_, exp| *exp > now);
+        ended.insert(nonce.to_string(), expires.parse().unwrap_or(now));
     }
 }
 
@@ -137,15 +166,37 @@ mod tests {
 
     #[test]
     fn sessions_end_at_their_time_and_on_removal() {
-        let s = Sessions::default();
+        let s = Sessions::new("widk_a");
         let (id, sess) = s.create(1000, 60);
         assert_eq!(sess.expires, 1060);
-        assert!(s.get(&id, 1059).is_some());
+        assert_eq!(s.get(&id, 1059).unwrap().csrf, sess.csrf);
         assert!(s.get(&id, 1060).is_none());
         let (id2, _) = s.create(2000, 60);
-        s.remove(&id2);
+        s.remove(&id2, 2000);
         assert!(s.get(&id2, 2001).is_none());
         assert!(s.get("forged", 0).is_none());
+        assert!(s.get("9999999999.nonce.mac", 0).is_none());
+    }
+
+    #[test]
+    fn a_session_is_bound_to_the_admin_key_and_its_mac() {
+        let (id, sess) = Sessions::new("widk_a").create(1000, 60);
+        let replica = Sessions::new("widk_a");
+        assert_eq!(
+            replica.get(&id, 1001).unwrap().csrf,
+            sess.csrf,
+            "another replica accepts it"
+        );
+        assert!(
+            Sessions::new("widk_b").get(&id, 1001).is_none(),
+            "a new admin key ends it"
+        );
+        let (_, nonce_mac) = id.split_once('.').unwrap();
+        let longer = format!("99999999999.{nonce_mac}");
+        assert!(
+            replica.get(&longer, 1001).is_none(),
+            "the expiry cannot be extended"
+        );
     }
 
     #[test]

@@ -107,7 +107,7 @@ pub async fn signout(
     body: axum::body::Bytes,
 ) -> Result<Response, UiError> {
     signed.check_csrf(&FormData::parse(&body)?)?;
-    s.inner.sessions.remove(&signed.id);
+    s.inner.sessions.remove(&signed.id, s.now());
     Ok((
         [(header::SET_COOKIE, set_cookie(COOKIE, "", 0))],
         Redirect::to("/signin"),
