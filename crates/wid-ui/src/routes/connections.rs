@@ -203,8 +203,10 @@ pub async fn list(
                                 @if row.source.is_none() {
                                     a href=(format!("/connections/{}", enc(&row.id))) aria-label=(format!("Edit {}", row.id)) { "Edit" }
                                     " · "
-                                    a href=(format!("/connection/add?from={}", enc(&row.id))) aria-label=(format!("Duplicate {}", row.id)) { "Duplicate" }
-                                    " · "
+                                    span.hide-narrow {
+                                        a href=(format!("/connection/add?from={}", enc(&row.id))) aria-label=(format!("Duplicate {}", row.id)) { "Duplicate" }
+                                        " · "
+                                    }
                                     a href=(format!("/connections/{}/delete", enc(&row.id))) aria-label=(format!("Delete {}", row.id)) { "Delete" }
                                 } @else { span.muted { "read-only" } }
                             }

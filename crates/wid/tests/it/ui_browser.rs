@@ -309,5 +309,18 @@ async fn the_seeds_steps_in_a_browser() {
         "{alert}"
     );
 
+    // On a phone: the list keeps its id, type, source and actions, and nothing overflows.
+    b.viewport(390, 844, true).await;
+    b.goto(&format!("{e}/connections")).await;
+    let overflow = b
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            json!([]),
+        )
+        .await;
+    assert_eq!(overflow, json!(0), "the page is wider than a phone");
+    assert!(b.displayed("a[href='/connections/azure_default']").await);
+    axe(&b, &axe_src, "connections on a phone").await;
+    shot(&b, "connections-phone").await;
     b.close().await;
 }

@@ -90,14 +90,19 @@ impl Browser {
             driver,
         };
         // A 1280x800 viewport (the window size would include the browser's own chrome).
-        b.cmd(
+        b.viewport(1280, 800, false).await;
+        b
+    }
+
+    /// Sets the viewport's size (CSS pixels) and whether it is a phone's.
+    pub async fn viewport(&self, width: u32, height: u32, mobile: bool) {
+        self.cmd(
             reqwest::Method::POST,
             "/goog/cdp/execute",
             Some(json!({"cmd": "Emulation.setDeviceMetricsOverride",
-                        "params": {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": false}})),
+                        "params": {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}})),
         )
         .await;
-        b
     }
 
     async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
