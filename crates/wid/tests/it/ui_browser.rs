@@ -130,21 +130,21 @@ async fn the_seeds_steps_in_a_browser() {
     axe(&b, &axe_src, "sign-in").await;
     shot(&b, "signin").await;
     b.fill("#key", "not-the-key").await;
-    b.click("button[type=submit]").await;
+    b.click_through("button[type=submit]").await;
     assert!(
         b.wait_text("#key-error", "not the admin key")
             .await
             .contains("not the admin key")
     );
     b.fill("#key", &admin_key(&c)).await;
-    b.click("button[type=submit]").await;
+    b.click_through("button[type=submit]").await;
     assert!(b.wait_url("/connections").await.ends_with("/connections"));
     axe(&b, &axe_src, "connections (empty)").await;
 
     // +, Azure, the two fields, the subscription under More options, Save.
-    b.click("a[href='/connection/add']").await;
+    b.click_through("a[href='/connection/add']").await;
     b.click("#conn_type_choice option[value=azure]").await;
-    b.click("form.bar button[type=submit]").await;
+    b.click_through("form.bar button[type=submit]").await;
     b.fill("#conn_id", "azure_default").await;
     b.fill(
         "#description",
@@ -164,7 +164,7 @@ async fn the_seeds_steps_in_a_browser() {
     b.fill("#extra__azure__subscriptionId", &c.sub).await;
     axe(&b, &axe_src, "add connection").await;
     shot(&b, "connection-add").await;
-    b.click("button[value=save]").await;
+    b.click_through("button[value=save]").await;
     let url = b.wait_url("/connections?saved=azure_default").await;
     assert!(
         url.ends_with("/connections?saved=azure_default"),
@@ -175,9 +175,10 @@ async fn the_seeds_steps_in_a_browser() {
     axe(&b, &axe_src, "connections").await;
 
     // Test it as the worker, whose federated credential exists.
-    b.click("a[href='/connections/azure_default']").await;
+    b.click_through("a[href='/connections/azure_default']")
+        .await;
     b.fill("#test_as", "airflow/airflow-worker").await;
-    b.click("button[value=test]").await;
+    b.click_through("button[value=test]").await;
     let result = b.wait_text("#test-result", "Test").await;
     assert!(
         result.contains("Test passed") && result.contains(&client_id) && result.contains(&c.sub),
@@ -202,11 +203,12 @@ async fn the_seeds_steps_in_a_browser() {
         .await;
     b.fill("#extra__azure__workload_identity_tenant_id", &c.tenant)
         .await;
-    b.click("button[value=save]").await;
+    b.click_through("button[value=save]").await;
     b.wait_url("/connections?saved=azure_unfederated").await;
-    b.click("a[href='/connections/azure_unfederated']").await;
+    b.click_through("a[href='/connections/azure_unfederated']")
+        .await;
     b.fill("#test_as", "airflow/airflow-worker").await;
-    b.click("button[value=test]").await;
+    b.click_through("button[value=test]").await;
     let result = b.wait_text("#test-result", "Test").await;
     assert!(
         result.contains("Test failed") && result.contains("AADSTS70021") && result.contains("Fix:"),
@@ -229,7 +231,7 @@ async fn the_seeds_steps_in_a_browser() {
         "system:serviceaccount:airflow:airflow-scheduler",
     )
     .await;
-    b.click(&format!("#id-{slug} details button[type=submit]"))
+    b.click_through(&format!("#id-{slug} details button[type=submit]"))
         .await;
     assert!(
         b.wait_text("p.notice.ok", "Added")
@@ -246,7 +248,8 @@ async fn the_seeds_steps_in_a_browser() {
     assert!(!table.contains("matches"), "{table}");
     b.click("#assign-prod option[value='rg-airflow/airflow-mi']")
         .await;
-    b.click("#dep-prod form.bar button[type=submit]").await;
+    b.click_through("#dep-prod form.bar button[type=submit]")
+        .await;
     let notice = b.wait_text("p.notice.ok", "Assigned").await;
     assert!(
         notice.contains("3 federated credential(s) created, 2 already in place"),
@@ -264,7 +267,8 @@ async fn the_seeds_steps_in_a_browser() {
         "subscriptionId=00000000-0000-0000-0000-000000000001",
     )
     .await;
-    b.click("#dep-prod details button[type=submit]").await;
+    b.click_through("#dep-prod details button[type=submit]")
+        .await;
     assert!(
         b.wait_text("p.notice.ok", "Linked")
             .await
@@ -300,7 +304,7 @@ async fn the_seeds_steps_in_a_browser() {
         "system:serviceaccount:airflow:one-too-many",
     )
     .await;
-    b.click(&format!("#id-{slug} details button[type=submit]"))
+    b.click_through(&format!("#id-{slug} details button[type=submit]"))
         .await;
     let alert = b.wait_text("p.error", "Too many").await;
     assert!(

@@ -91,7 +91,36 @@ impl Browser {
         };
         // A 1280x800 viewport (the window size would include the browser's own chrome).
         b.viewport(1280, 800, false).await;
+        // Finding an element waits up to 5 s for it to appear.
+        b.cmd(
+            reqwest::Method::POST,
+            "/timeouts",
+            Some(json!({"implicit": 5000})),
+        )
+        .await;
         b
+    }
+
+    /// Clicks something that loads a new page, and waits until the new page has loaded (so
+    /// that the next step never acts on the old one).
+    pub async fn click_through(&self, css: &str) {
+        self.execute("window.__widOldPage = true; return true;", json!([]))
+            .await;
+        self.click(css).await;
+        for _ in 0..200 {
+            let v = self
+                .cmd_raw(
+                    reqwest::Method::POST,
+                    "/execute/sync",
+                    json!({"script": "return (window.__widOldPage !== true) && document.readyState === 'complete';", "args": []}),
+                )
+                .await;
+            if v == json!(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("clicking {css} did not load a new page");
     }
 
     /// Sets the viewport's size (CSS pixels) and whether it is a phone's.
