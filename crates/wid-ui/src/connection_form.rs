@@ -257,7 +257,8 @@ impl ConnForm {
             return (None, c);
         }
         if let Some(ty) = registry::lookup(&self.conn_type) {
-            for (name, value) in &self.custom {
+            // An empty field leaves Extra as typed: a key written in Extra by hand is kept.
+            for (name, value) in self.custom.iter().filter(|(_, v)| !v.is_empty()) {
                 if let Err(e) = ty.set_field(&mut conn, name, Some(value.as_str())) {
                     c.errors.push((name.clone(), e.to_string()));
                 }
@@ -376,6 +377,27 @@ mod tests {
         );
         assert_eq!(back.custom("managed_identity_client_id"), G);
         assert!(!back.extra.contains(G) && back.extra.contains("use_azure_identity_object"));
+    }
+
+    #[test]
+    fn a_key_typed_in_extra_survives_an_empty_field() {
+        let f = ConnForm::from_form(&posted(&[
+            ("conn_id", "a"),
+            ("conn_type", "azure"),
+            ("extra__azure__workload_identity_tenant_id", G),
+            (
+                "extra",
+                &format!(r#"{{"managed_identity_client_id": "{G}"}}"#),
+            ),
+        ]));
+        let (conn, c) = f.to_connection();
+        let extra = conn.unwrap().extra.unwrap();
+        assert!(
+            extra.contains("managed_identity_client_id")
+                && extra.contains("workload_identity_tenant_id"),
+            "{extra}"
+        );
+        assert!(c.warnings.is_empty(), "{c:?}");
     }
 
     #[test]
