@@ -696,3 +696,39 @@ async fn identities_show_properties_and_manage_credentials_and_roles() {
     assert_eq!(r.status, 303);
     assert!(ui.get("/identities").await.body.contains("0 of 20"));
 }
+
+#[test]
+fn wid_up_prints_the_ui_address_and_where_the_admin_key_is() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wid"))
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .env("WID_HOME", &home)
+        .env("WID_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let endpoint = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .trim_start_matches("wid is up at ")
+        .to_string();
+    let ui = lines
+        .map_while(Result::ok)
+        .find(|l| l.contains("web UI"))
+        .unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ui.contains(&format!("{endpoint}/")), "{ui}");
+    assert!(
+        ui.contains(&home.join("api-key").display().to_string()),
+        "{ui}"
+    );
+    let key = std::fs::read_to_string(home.join("api-key")).unwrap();
+    assert!(!ui.contains(key.trim()), "the key itself is not printed");
+}
