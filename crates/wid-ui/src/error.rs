@@ -13,6 +13,8 @@ pub enum UiError {
     SignIn,
     /// A form without this session's CSRF token.
     Csrf(&'static str),
+    /// A change asked for in a read-only session.
+    ReadOnly,
     /// A request the UI cannot read.
     BadRequest(String),
     /// Nothing by that name.
@@ -36,6 +38,10 @@ impl std::fmt::Display for UiError {
                 f,
                 "{why}; the request was refused and nothing changed. Reload the page and submit the form again"
             ),
+            UiError::ReadOnly => write!(
+                f,
+                "this session is read-only (signed in with an access token); nothing changed. Sign in with the admin key to make changes"
+            ),
             UiError::BadRequest(m) => write!(f, "{m}"),
             UiError::NotFound(m) => write!(f, "{m}"),
             UiError::Backend {
@@ -51,7 +57,7 @@ impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         let status = match &self {
             UiError::SignIn => return Redirect::to("/signin").into_response(),
-            UiError::Csrf(_) => StatusCode::FORBIDDEN,
+            UiError::Csrf(_) | UiError::ReadOnly => StatusCode::FORBIDDEN,
             UiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             UiError::NotFound(_) => StatusCode::NOT_FOUND,
             UiError::Backend { .. } => StatusCode::BAD_GATEWAY,

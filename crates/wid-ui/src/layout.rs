@@ -51,6 +51,7 @@ pub fn page(title: &str, section: Section, signed: &Signed, content: Markup) -> 
                             }
                         }
                     }
+                    @if !signed.session.admin { span.badge { "read-only" } }
                     form method="post" action="/signout" {
                         input type="hidden" name=(CSRF_FIELD) value=(signed.session.csrf);
                         button type="submit" { "Sign out" }

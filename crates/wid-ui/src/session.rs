@@ -26,6 +26,8 @@ pub struct Session {
     pub csrf: String,
     /// When it ends (unix seconds).
     pub expires: i64,
+    /// Signed in with the admin key (else with a token for `api://wid`: read-only).
+    pub admin: bool,
 }
 
 /// Sessions as signed cookies: `<expires>.<nonce>.<mac>`, the MAC an HMAC-SHA256 under a key
@@ -58,21 +60,29 @@ impl Sessions {
         wid_jose::b64url(aws_lc_rs::hmac::sign(&self.key, data.as_bytes()).as_ref())
     }
 
-    /// Starts a session; returns the cookie value and the session.
-    pub fn create(&self, now: i64, lifetime: i64) -> (String, Session) {
-        let expires = now + lifetime;
+    /// Starts a session ending at `expires`; returns the cookie value and the session.
+    pub fn create(&self, expires: i64, admin: bool) -> (String, Session) {
         let nonce = wid_jose::random_b64url(24);
-        let body = format!("{expires}.{nonce}");
+        let role = if admin { "a" } else { "r" };
+        let body = format!("{expires}.{role}.{nonce}");
         let id = format!("{body}.{}", self.mac(&body));
         let csrf = self.mac(&format!("csrf.{nonce}"));
-        (id, Session { csrf, expires })
+        (
+            id,
+            Session {
+                csrf,
+                expires,
+                admin,
+            },
+        )
     }
 
     /// The session for a cookie value, if its MAC is right, it has not expired and it was
     /// not signed out.
     pub fn get(&self, id: &str, now: i64) -> Option<Session> {
         let (body, mac) = id.rsplit_once('.')?;
-        let (expires, nonce) = body.split_once('.')?;
+        let mut parts = body.splitn(3, '.');
+        let (expires, role, nonce) = (parts.next()?, parts.next()?, parts.next()?);
         let expires: i64 = expires.parse().ok()?;
         if !same(mac, &self.mac(body)) || expires <= now {
             return None;
@@ -84,6 +94,7 @@ impl Sessions {
         Some(Session {
             csrf: self.mac(&format!("csrf.{nonce}")),
             expires,
+            admin: role == "a",
         })
     }
 
@@ -92,7 +103,9 @@ impl Sessions {
         let Some((body, _)) = id.rsplit_once('.') else {
             return;
         };
-        let Some((expires, nonce)) = body.split_once('.') else {
+        let mut parts = body.splitn(3, '.');
+        let (Some(expires), Some(_), Some(nonce)) = (parts.next(), parts.next(), parts.next())
+        else {
             return;
         };
         let mut ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
@@ -138,6 +151,16 @@ pub struct Signed {
 }
 
 impl Signed {
+    /// Refuses a change: a form whose CSRF token is not this session's, or any change in a
+    /// read-only session.
+    pub fn check_write(&self, form: &FormData) -> Result<(), UiError> {
+        self.check_csrf(form)?;
+        if !self.session.admin {
+            return Err(UiError::ReadOnly);
+        }
+        Ok(())
+    }
+
     /// Refuses a form whose CSRF token is not this session's.
     pub fn check_csrf(&self, form: &FormData) -> Result<(), UiError> {
         match form.get(CSRF_FIELD) {
@@ -167,11 +190,12 @@ mod tests {
     #[test]
     fn sessions_end_at_their_time_and_on_removal() {
         let s = Sessions::new("widk_a");
-        let (id, sess) = s.create(1000, 60);
-        assert_eq!(sess.expires, 1060);
+        let (id, sess) = s.create(1060, true);
         assert_eq!(s.get(&id, 1059).unwrap().csrf, sess.csrf);
+        assert!(s.get(&id, 1059).unwrap().admin);
         assert!(s.get(&id, 1060).is_none());
-        let (id2, _) = s.create(2000, 60);
+        let (id2, _) = s.create(2060, false);
+        assert!(!s.get(&id2, 2000).unwrap().admin);
         s.remove(&id2, 2000);
         assert!(s.get(&id2, 2001).is_none());
         assert!(s.get("forged", 0).is_none());
@@ -180,7 +204,7 @@ mod tests {
 
     #[test]
     fn a_session_is_bound_to_the_admin_key_and_its_mac() {
-        let (id, sess) = Sessions::new("widk_a").create(1000, 60);
+        let (id, sess) = Sessions::new("widk_a").create(1060, false);
         let replica = Sessions::new("widk_a");
         assert_eq!(
             replica.get(&id, 1001).unwrap().csrf,

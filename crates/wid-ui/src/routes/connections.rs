@@ -166,7 +166,9 @@ pub async fn list(
                     button type="submit" { "Search" }
                 }
             }
-            a.button.primary href="/connection/add" title="Add a connection" { "+ Add connection" }
+            @if signed.session.admin {
+                a.button.primary href="/connection/add" title="Add a connection" { "+ Add connection" }
+            }
         }
         div.table-wrap {
             table {
@@ -200,7 +202,9 @@ pub async fn list(
                             td.mono.hide-narrow { (row.host) }
                             td { @if let Some(v) = &row.source { code { (v) } } @else { "store" } }
                             td.actions {
-                                @if row.source.is_none() {
+                                @if row.source.is_none() && !signed.session.admin {
+                                    a href=(format!("/connections/{}", enc(&row.id))) aria-label=(format!("View {}", row.id)) { "View" }
+                                } @else if row.source.is_none() {
                                     a href=(format!("/connections/{}", enc(&row.id))) aria-label=(format!("Edit {}", row.id)) { "Edit" }
                                     " · "
                                     span.hide-narrow {
@@ -391,6 +395,7 @@ fn form_page(
         }
         form method="post" action=(action) {
             input type="hidden" name=(CSRF_FIELD) value=(signed.session.csrf);
+            fieldset.plain disabled[!signed.session.admin] {
             @if editing {
                 div.field {
                     label for="conn_id" { "Connection Id" }
@@ -456,10 +461,15 @@ fn form_page(
                 datalist #components { @for (v, l) in comps { option value=(v) { (l) } } }
                 p.help #test_as-help { code { "NAMESPACE/SERVICE_ACCOUNT" } " of a deployment component: Test mints its projected token and exchanges it as the pod would. Empty: Test uses the server's own environment." }
             }
+            }
             div.buttons {
-                button.primary type="submit" name="action" value="save" { "Save" }
-                button type="submit" name="action" value="test" { "Test" }
-                a.button href="/connections" { "Cancel" }
+                @if signed.session.admin {
+                    button.primary type="submit" name="action" value="save" { "Save" }
+                    button type="submit" name="action" value="test" { "Test" }
+                    a.button href="/connections" { "Cancel" }
+                } @else {
+                    p.muted { "Read-only: sign in with the admin key to change or test connections." }
+                }
             }
         }
     };
@@ -472,6 +482,9 @@ pub async fn add_form(
     signed: Signed,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, UiError> {
+    if !signed.session.admin {
+        return Err(UiError::ReadOnly);
+    }
     let p = query(&raw);
     let from = p.text("from");
     let mut notice = None;
@@ -552,7 +565,7 @@ async fn save_or_test(
     body_bytes: &[u8],
 ) -> Result<Response, UiError> {
     let d = FormData::parse(body_bytes)?;
-    signed.check_csrf(&d)?;
+    signed.check_write(&d)?;
     let mut f = ConnForm::from_form(&d);
     if let Mode::Edit(id) = mode {
         f.conn_id = id.to_string();
@@ -693,6 +706,9 @@ pub async fn confirm_delete(
     Path(id): Path<String>,
 ) -> Result<Response, UiError> {
     checked_conn_id(&id)?;
+    if !signed.session.admin {
+        return Err(UiError::ReadOnly);
+    }
     let content = html! {
         h1 { "Delete connection " (id) "?" }
         p { "DAGs that use " code { (id) } " will fail to find it. This cannot be undone." }
@@ -714,7 +730,7 @@ pub async fn delete(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Response, UiError> {
-    signed.check_csrf(&FormData::parse(&body)?)?;
+    signed.check_write(&FormData::parse(&body)?)?;
     checked_conn_id(&id)?;
     let r = s
         .api(

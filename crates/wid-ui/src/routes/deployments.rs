@@ -212,7 +212,7 @@ async fn page(
                     dt { "Airflow" } dd { (d["deployment"]["airflow_version"]) }
                     dt { "Identity" } dd { @if let Some(i) = identity { span.mono { (i) } " (resource group " (rg) ")" } @else { span.muted { "none assigned" } } }
                 }
-                form.bar method="post" action=(format!("{base}/assign")) {
+                @if signed.session.admin { form.bar method="post" action=(format!("{base}/assign")) {
                     input type="hidden" name=(CSRF_FIELD) value=(signed.session.csrf);
                     div.field.grow {
                         label for=(format!("assign-{slug}")) { "Assign identity" }
@@ -223,7 +223,7 @@ async fn page(
                         }
                     }
                     button.primary type="submit" { "Assign" }
-                }
+                } }
                 p.help { "Creates one federated credential per component that lacks one (as " code { "wid deployment assign-identity" } "), within the identity's limit of 20." }
                 h3 { "Components" }
                 div.table-wrap { table {
@@ -249,12 +249,12 @@ async fn page(
                             tr {
                                 td.mono { (cid) }
                                 td.mono { @let o = overrides_text(&l["overrides"]); @if o.is_empty() { span.muted { "none" } } @else { (o) } }
-                                td.actions {
+                                td.actions { @if signed.session.admin {
                                     form.inline method="post" action=(format!("{base}/connections/{}/delete", enc(cid))) {
                                         input type="hidden" name=(CSRF_FIELD) value=(signed.session.csrf);
                                         button type="submit" aria-label=(format!("Unlink {cid}")) { "Unlink" }
                                     }
-                                }
+                                } }
                             }
                         }
                         @if links.is_empty() { tr { td colspan="3" .muted { "No linked connections." } } }
@@ -268,7 +268,7 @@ async fn page(
                         @if redacted { p.help { "Values shown as *** are secrets the API never reveals; " code { "wid connections export --deployment" } " prints the same." } }
                     }
                 }
-                details {
+                @if signed.session.admin { details {
                     summary { "Link a connection (or change its overrides)" }
                     form method="post" action=(format!("{base}/connections")) {
                         input type="hidden" name=(CSRF_FIELD) value=(signed.session.csrf);
@@ -285,7 +285,7 @@ async fn page(
                         }
                         div.buttons { button.primary type="submit" { "Link" } }
                     }
-                }
+                } }
             }
         });
     }
@@ -337,7 +337,7 @@ pub async fn assign(
     body: axum::body::Bytes,
 ) -> Result<Response, UiError> {
     let f = FormData::parse(&body)?;
-    signed.check_csrf(&f)?;
+    signed.check_write(&f)?;
     let Some((rg, identity)) = f.get("identity").and_then(|i| i.split_once('/')) else {
         return refused(&s, &signed, 400, "choose an identity".into()).await;
     };
@@ -448,7 +448,7 @@ pub async fn link(
     body: axum::body::Bytes,
 ) -> Result<Response, UiError> {
     let f = FormData::parse(&body)?;
-    signed.check_csrf(&f)?;
+    signed.check_write(&f)?;
     let cid = f.text("connection_id");
     let overrides = match parse_overrides(f.get("overrides").unwrap_or("")) {
         Ok(o) => o,
@@ -492,7 +492,7 @@ pub async fn unlink(
     Path((name, cid)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, UiError> {
-    signed.check_csrf(&FormData::parse(&body)?)?;
+    signed.check_write(&FormData::parse(&body)?)?;
     let r = s
         .api(
             Method::DELETE,

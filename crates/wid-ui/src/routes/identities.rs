@@ -137,18 +137,18 @@ async fn page(
                                 td.mono { (f["properties"]["issuer"].as_str().unwrap_or("")) }
                                 td.mono { (f["properties"]["subject"].as_str().unwrap_or("")) }
                                 td.mono { (f["properties"]["audiences"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default()) }
-                                td.actions {
+                                td.actions { @if signed.session.admin {
                                     form.inline method="post" action=(format!("{base}/federated-credentials/{}/delete", enc(fname))) {
                                         input type="hidden" name=(CSRF_FIELD) value=(signed.session.csrf);
                                         button type="submit" aria-label=(format!("Delete federated credential {fname}")) { "Delete" }
                                     }
-                                }
+                                } }
                             }
                         }
                         @if fics.is_empty() { tr { td colspan="5" .muted { "No federated credentials: no workload can sign in as this identity yet." } } }
                     }
                 } }
-                details open[fics.is_empty()] {
+                @if signed.session.admin { details open[fics.is_empty()] {
                     summary { "Add federated credential" }
                     form method="post" action=(format!("{base}/federated-credentials")) {
                         input type="hidden" name=(CSRF_FIELD) value=(signed.session.csrf);
@@ -159,7 +159,7 @@ async fn page(
                         p.help { "As " code { "az identity federated-credential create" } ": at most " (MAX_FICS_PER_IDENTITY) " per identity." }
                         div.buttons { button.primary type="submit" { "Add" } }
                     }
-                }
+                } }
                 h3 { "Role assignments" }
                 div.table-wrap { table {
                     thead { tr { th scope="col" { "Role" } th scope="col" { "Scope" } th scope="col" { span.skip { "Actions" } } } }
@@ -169,19 +169,19 @@ async fn page(
                             tr {
                                 td { (role) }
                                 td.mono { (a["properties"]["scope"].as_str().unwrap_or("")) }
-                                td.actions {
+                                td.actions { @if signed.session.admin {
                                     form.inline method="post" action="/identities/role-assignments/delete" {
                                         input type="hidden" name=(CSRF_FIELD) value=(signed.session.csrf);
                                         input type="hidden" name="assignment" value=(a["id"].as_str().unwrap_or(""));
                                         button type="submit" aria-label=(format!("Remove role {role}")) { "Remove" }
                                     }
-                                }
+                                } }
                             }
                         }
                         @if mine.is_empty() { tr { td colspan="3" .muted { "No role assignments: a token of this identity is refused everywhere." } } }
                     }
                 } }
-                details {
+                @if signed.session.admin { details {
                     summary { "Add role assignment" }
                     form method="post" action=(format!("{base}/role-assignments")) {
                         input type="hidden" name=(CSRF_FIELD) value=(signed.session.csrf);
@@ -197,7 +197,7 @@ async fn page(
                         }
                         div.buttons { button.primary type="submit" { "Add" } }
                     }
-                }
+                } }
             }
         });
     }
@@ -241,7 +241,7 @@ pub async fn add_credential(
     body: axum::body::Bytes,
 ) -> Result<Response, UiError> {
     let d = FormData::parse(&body)?;
-    signed.check_csrf(&d)?;
+    signed.check_write(&d)?;
     let fic = d.text("name");
     let req = json!({"properties": {"issuer": d.text("issuer"), "subject": d.text("subject"), "audiences": [d.text("audience")]}});
     let r = s
@@ -274,7 +274,7 @@ pub async fn delete_credential(
     Path((rg, name, fic)): Path<(String, String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, UiError> {
-    signed.check_csrf(&FormData::parse(&body)?)?;
+    signed.check_write(&FormData::parse(&body)?)?;
     s.arm(
         Method::DELETE,
         &format!(
@@ -298,7 +298,7 @@ pub async fn add_role(
     body: axum::body::Bytes,
 ) -> Result<Response, UiError> {
     let d = FormData::parse(&body)?;
-    signed.check_csrf(&d)?;
+    signed.check_write(&d)?;
     let identity = s
         .arm(
             Method::GET,
@@ -361,7 +361,7 @@ pub async fn delete_role(
     body: axum::body::Bytes,
 ) -> Result<Response, UiError> {
     let d = FormData::parse(&body)?;
-    signed.check_csrf(&d)?;
+    signed.check_write(&d)?;
     let id = d.text("assignment");
     let lower = id.to_ascii_lowercase();
     if !lower.starts_with("/subscriptions/")

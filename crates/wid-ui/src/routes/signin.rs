@@ -2,18 +2,22 @@
 //! uses a generated password), and signing out.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
 use crate::UiState;
+use crate::backend::Payload;
 use crate::error::UiError;
 use crate::form::FormData;
 use crate::layout;
 use crate::session::{COOKIE, CSRF_FIELD, PRE_COOKIE, Signed, cookie, same, set_cookie};
+use crate::test_run::claims;
 
 /// How long the sign-in form stays valid, seconds.
 const PRE_LIFETIME: i64 = 1800;
+/// Longest access token accepted at sign-in, bytes.
+const MAX_TOKEN: usize = 16 * 1024;
 
 fn page(csrf: &str, error: Option<&str>) -> Markup {
     layout::bare(
@@ -23,7 +27,7 @@ fn page(csrf: &str, error: Option<&str>) -> Markup {
                 h1 { "Sign in to wid" }
                 form method="post" action="/signin" {
                     input type="hidden" name=(CSRF_FIELD) value=(csrf);
-                    label for="key" { "Admin key" }
+                    label for="key" { "Admin key or access token" }
                     @if let Some(e) = error {
                         input #key type="password" name="key" autocomplete="current-password" required autofocus aria-invalid="true" aria-describedby="key-help key-error";
                         p.field-error #key-error role="alert" { (e) }
@@ -31,7 +35,7 @@ fn page(csrf: &str, error: Option<&str>) -> Markup {
                         input #key type="password" name="key" autocomplete="current-password" required autofocus aria-describedby="key-help";
                     }
                     p.help #key-help {
-                        "The key is in " code { "$WID_HOME/api-key" } " (" code { "wid up" } " prints where)."
+                        "The admin key is in " code { "$WID_HOME/api-key" } " (" code { "wid up" } " prints where). An access token for " code { "api://wid" } " gives read-only pages."
                     }
                     div.buttons { button.primary type="submit" { "Sign in" } }
                 }
@@ -79,16 +83,47 @@ pub async fn submit(
             ));
         }
     }
-    let given = wid_jose::sha256_hex(f.get("key").unwrap_or("").trim().as_bytes());
+    let key = f.get("key").unwrap_or("").trim();
+    let now = s.now();
+    let lifetime = s.config().session_lifetime;
+    let given = wid_jose::sha256_hex(key.as_bytes());
     let want = wid_jose::sha256_hex(s.config().admin_key.as_bytes());
-    if !same(&given, &want) {
+    let (expires, admin) = if same(&given, &want) {
+        (now + lifetime, true)
+    } else if key.contains('.') && key.len() <= MAX_TOKEN {
+        // An access token for api://wid: the API decides whether it is valid; the session
+        // is read-only and ends when the token does.
+        let r = s
+            .call(
+                Method::GET,
+                "/api/v2/connections?limit=1",
+                Some(key),
+                Payload::None,
+            )
+            .await?;
+        if !r.ok() {
+            let msg = format!(
+                "That is not the admin key, and the API refused it as an access token: {}",
+                r.detail()
+            );
+            return Ok(with_pre_cookie(StatusCode::UNAUTHORIZED, Some(&msg)));
+        }
+        let exp = claims(key)
+            .into_iter()
+            .find(|(k, _)| k == "exp")
+            .and_then(|(_, v)| v.parse::<i64>().ok())
+            .unwrap_or(now);
+        (exp.min(now + lifetime), false)
+    } else {
         return Ok(with_pre_cookie(
             StatusCode::UNAUTHORIZED,
-            Some("That is not the admin key. Copy it from $WID_HOME/api-key."),
+            Some(
+                "That is not the admin key. Copy it from $WID_HOME/api-key, or paste an access token for api://wid for read-only pages.",
+            ),
         ));
-    }
-    let lifetime = s.config().session_lifetime;
-    let (id, _) = s.inner.sessions.create(s.now(), lifetime);
+    };
+    let (id, _) = s.inner.sessions.create(expires, admin);
+    let lifetime = expires - now;
     let mut resp = Redirect::to("/connections").into_response();
     let h = resp.headers_mut();
     if let Ok(v) = set_cookie(COOKIE, &id, lifetime).parse() {

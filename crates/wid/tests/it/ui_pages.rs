@@ -732,3 +732,98 @@ fn wid_up_prints_the_ui_address_and_where_the_admin_key_is() {
     let key = std::fs::read_to_string(home.join("api-key")).unwrap();
     assert!(!ui.contains(key.trim()), "the key itself is not printed");
 }
+
+#[tokio::test]
+async fn an_access_token_for_the_api_gives_read_only_pages() {
+    let c = TestCloud::start().await;
+    let admin_ui = UiClient::signed_in(&c).await;
+    assert_eq!(
+        admin_ui
+            .post("/connection/add", &azure_form("azure_default", G1, G1))
+            .await
+            .status,
+        303
+    );
+    c.create_identity("airflow-mi").await;
+    let admin = c.home.admin().unwrap();
+    let t = c.tenant.clone();
+    let (s, tok) = c
+        .token_form(
+            &t,
+            false,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &admin.client_id),
+                ("client_secret", &admin.client_secret),
+                ("scope", "api://wid/.default"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200);
+    let token = tok["access_token"].as_str().unwrap();
+    let mut ui = UiClient::new(&c);
+    let refused = ui.sign_in_with("a.b.c").await;
+    assert_eq!(refused.status, 401);
+    assert!(refused.body.contains("refused it as an access token"));
+    let arm = c.admin_token().await;
+    let wrong_audience = ui.sign_in_with(&arm).await;
+    assert_eq!(
+        wrong_audience.status, 401,
+        "an ARM token is not a token for api://wid"
+    );
+    let ok = ui.sign_in_with(token).await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let list = ui.get("/connections").await;
+    assert!(list.body.contains("read-only") && list.body.contains(">azure_default<"));
+    assert!(!list.body.contains("+ Add connection") && !list.body.contains("/delete"));
+    let view = ui.get("/connections/azure_default").await;
+    assert!(
+        view.body.contains("<fieldset class=\"plain\" disabled>")
+            && !view.body.contains("value=\"save\"")
+    );
+    assert_eq!(ui.get("/connection/add").await.status, 403);
+    assert_eq!(
+        ui.get("/connections/azure_default/delete").await.status,
+        403
+    );
+    for (path, form) in [
+        ("/connection/add", azure_form("other", G1, G1)),
+        (
+            "/connections/azure_default",
+            azure_form("azure_default", G1, "11111111-1111-1111-1111-111111111111"),
+        ),
+        ("/connections/azure_default/delete", vec![]),
+        (
+            "/identities/rg-airflow/airflow-mi/federated-credentials",
+            vec![
+                ("name", "x1"),
+                ("issuer", "https://i/"),
+                ("subject", "s"),
+                ("audience", "a"),
+            ],
+        ),
+    ] {
+        let r = ui.post(path, &form).await;
+        assert_eq!(r.status, 403, "{path}");
+        assert!(r.body.contains("read-only"), "{path}");
+    }
+    assert_eq!(count(&c).await, 1);
+    let (_, v) = api(&c, Method::GET, "/api/v2/connections/azure_default", None).await;
+    assert!(
+        !v["extra"].as_str().unwrap().contains("11111111"),
+        "nothing changed"
+    );
+    let ids = ui.get("/identities").await;
+    assert_eq!(ids.status, 200);
+    assert!(
+        !ids.body.contains("Add federated credential") && !ids.body.contains("Add role assignment")
+    );
+    assert_eq!(ui.get("/deployments").await.status, 200);
+    let exp = crate::common::claims_of(token)["exp"].as_i64().unwrap();
+    c.clock.set(exp);
+    assert_eq!(
+        ui.get("/connections").await.location,
+        "/signin",
+        "the session ends with the token"
+    );
+}
