@@ -14,6 +14,7 @@
 
 pub mod conn_id;
 pub mod env;
+pub mod export;
 pub mod json;
 pub mod pyjson;
 pub mod pystr;

@@ -366,16 +366,8 @@ pub fn connection_of(v: &Value) -> Connection {
 }
 
 fn export_map(conns: &[Value]) -> BTreeMap<String, Value> {
-    conns
-        .iter()
-        .map(|c| {
-            let id = c["connection_id"].as_str().unwrap_or_default().to_string();
-            (id, json!({
-                "conn_type": c["conn_type"], "description": c["description"], "login": c["login"], "password": c["password"],
-                "host": c["host"], "port": c["port"], "schema": c["schema"], "extra": c["extra"],
-            }))
-        })
-        .collect()
+    let conns: Vec<Connection> = conns.iter().map(from_api).collect();
+    wid_model::connection::export::export_document(&conns)
 }
 
 fn format_of(file: &Path, forced: Option<FileFormat>) -> Result<FileFormat, CliError> {
@@ -576,14 +568,9 @@ pub async fn run(ctx: &Context, cmd: ConnectionsCommand) -> Result<(), CliError>
                     } else {
                         EnvFormat::Uri
                     };
-                    let mut lines = Vec::new();
-                    for r in &rows {
-                        let c = from_api(r);
-                        let v = wid_model::connection::env::to_env_value(&c, form)
-                            .map_err(|e| CliError::Message(e.to_string()))?;
-                        lines.push(format!("{}={v}", c.conn_id.unwrap_or_default()));
-                    }
-                    lines.join("\n")
+                    let conns: Vec<Connection> = rows.iter().map(from_api).collect();
+                    wid_model::connection::export::export_env(&conns, form)
+                        .map_err(|e| CliError::Message(e.to_string()))?
                 }
             };
             if a.file == Path::new("-") {
