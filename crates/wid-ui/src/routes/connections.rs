@@ -2,12 +2,15 @@
 //! `/api/v2/connections`.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde_json::Value;
+use wid_model::connection::export::{export_document, export_env};
 use wid_model::connection::registry::{self, ConnectionType, StandardField};
-use wid_model::connection::{UriFlavor, env::from_env_value, validate_conn_id};
+use wid_model::connection::{
+    Connection, EnvFormat, UriFlavor, env::from_env_value, validate_conn_id,
+};
 
 use crate::UiState;
 use crate::backend::enc;
@@ -169,6 +172,13 @@ pub async fn list(
             @if signed.session.admin {
                 a.button.primary href="/connection/add" title="Add a connection" { "+ Add connection" }
             }
+        }
+        p.muted {
+            "Export: "
+            a href="/connection/export?format=json" download="connections.json" { "JSON" } " · "
+            a href="/connection/export?format=yaml" download="connections.yaml" { "YAML" } " · "
+            a href="/connection/export?format=env" download="connections.env" { ".env" }
+            " (as " code { "wid connections export" } "; passwords show as ***)"
         }
         div.table-wrap {
             table {
@@ -744,4 +754,92 @@ pub async fn delete(
     }
     r.or_fail(format!("deleting connection {id}"))?;
     Ok(Redirect::to(&format!("/connections?deleted={}", enc(&id))).into_response())
+}
+
+/// The stored connections, every page of the API's list.
+async fn all_stored(s: &UiState) -> Result<Vec<Connection>, UiError> {
+    let mut out = Vec::new();
+    loop {
+        let r = s
+            .api(
+                Method::GET,
+                &format!("/api/v2/connections?limit=100&offset={}", out.len()),
+                None,
+            )
+            .await?
+            .or_fail("listing connections")?;
+        let page: Vec<Connection> = r.json["connections"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                let t = |k: &str| c[k].as_str().map(String::from);
+                Connection {
+                    conn_id: t("connection_id"),
+                    conn_type: t("conn_type"),
+                    description: t("description"),
+                    host: t("host"),
+                    schema: t("schema"),
+                    login: t("login"),
+                    password: t("password"),
+                    port: c["port"].as_i64(),
+                    extra: t("extra"),
+                }
+            })
+            .collect();
+        let n = page.len();
+        out.extend(page);
+        if n < 100 {
+            return Ok(out);
+        }
+    }
+}
+
+/// `GET /connection/export?format=json|yaml|env`: the file `wid connections export` (and
+/// `airflow connections export`) writes, as a download. Passwords and secret Extra values
+/// are `***`: the API never reveals them.
+pub async fn export(
+    State(s): State<UiState>,
+    _signed: Signed,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, UiError> {
+    let p = query(&raw);
+    let conns = all_stored(&s).await?;
+    let (text, ext, mime) = match p.text("format").as_str() {
+        "" | "json" => (
+            serde_json::to_string_pretty(&export_document(&conns)).unwrap_or_default(),
+            "json",
+            "application/json",
+        ),
+        "yaml" => (
+            serde_yaml_ng::to_string(&export_document(&conns))
+                .map_err(|e| UiError::BadRequest(format!("the YAML could not be written: {e}")))?,
+            "yaml",
+            "application/yaml",
+        ),
+        "env" => (
+            export_env(&conns, EnvFormat::Uri).map_err(|e| {
+                UiError::BadRequest(format!("the .env file could not be written: {e}"))
+            })?,
+            "env",
+            "text/plain; charset=utf-8",
+        ),
+        other => {
+            return Err(UiError::BadRequest(format!(
+                "'{}' is not an export format: use json, yaml or env",
+                other.chars().take(40).collect::<String>()
+            )));
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"connections.{ext}\""),
+            ),
+        ],
+        format!("{text}\n"),
+    )
+        .into_response())
 }

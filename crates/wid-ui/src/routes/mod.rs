@@ -28,6 +28,7 @@ pub fn router() -> Router<UiState> {
         .route("/signin", get(signin::form).post(signin::submit))
         .route("/signout", post(signin::signout))
         .route("/connections", get(connections::list))
+        .route("/connection/export", get(connections::export))
         .route(
             "/connection/add",
             get(connections::add_form).post(connections::add),

@@ -827,3 +827,53 @@ async fn an_access_token_for_the_api_gives_read_only_pages() {
         "the session ends with the token"
     );
 }
+
+#[tokio::test]
+async fn export_writes_what_wid_connections_export_writes() {
+    let c = TestCloud::start().await;
+    bulk_connections(&c, 120).await;
+    let ui = UiClient::signed_in(&c).await;
+    let json = ui.get("/connection/export?format=json").await;
+    assert_eq!(json.status, 200);
+    let doc: Value = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(
+        doc.as_object().unwrap().len(),
+        120,
+        "every page of the list"
+    );
+    assert_eq!(doc["conn_0119"]["host"], "h119.example");
+    let env = ui.get("/connection/export?format=env").await;
+    assert_eq!(env.body.lines().count(), 120);
+    assert!(
+        env.body.starts_with("conn_0000=azure://"),
+        "{}",
+        &env.body[..60]
+    );
+    let yaml = ui.get("/connection/export?format=yaml").await;
+    assert!(yaml.body.contains("conn_0042:") && yaml.body.contains("host: h42.example"));
+    let bad = ui.get("/connection/export?format=%3Cscript%3E").await;
+    assert_eq!(bad.status, 400);
+    assert!(!bad.body.contains("<script>"));
+    // The CLI writes the same document.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out.json");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_wid"))
+        .args([
+            "connections",
+            "export",
+            file.to_str().unwrap(),
+            "--endpoint",
+            &c.endpoint,
+        ])
+        .env("WID_HOME", c.home.root())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(cli, doc);
+}
