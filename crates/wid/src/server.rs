@@ -90,6 +90,8 @@ pub struct RunningServer {
     pub endpoint: String,
     /// The shared state, for tests.
     pub state: CloudState,
+    /// The router being served, for in-process tests (`tower::ServiceExt::oneshot`).
+    pub router: Router,
     handle: Handle<SocketAddr>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -103,13 +105,21 @@ impl RunningServer {
     }
 }
 
-/// The router of `wid up`: the stand-in cloud, the connections API and `/healthz`, with
-/// request logging.
-pub fn app(state: CloudState, api: wid_server::ApiState) -> Router {
-    wid_cloud::app(state)
+/// The router of `wid up`: the stand-in cloud, the connections API, `/healthz` and, when
+/// configured, the web UI under `/` (a client of the other routes, which it reaches in
+/// process), with request logging.
+pub fn app(state: CloudState, api: wid_server::ApiState, ui: Option<wid_ui::UiConfig>) -> Router {
+    let clock = state.clock.clone();
+    let routes = wid_cloud::app(state)
         .merge(wid_server::app(api))
-        .route("/healthz", get(|| async { "ok" }))
-        .layer(axum::middleware::from_fn(log_request))
+        .route("/healthz", get(|| async { "ok" }));
+    let routes = match ui {
+        Some(config) => routes
+            .clone()
+            .merge(wid_ui::app(wid_ui::UiState::new(routes, config, clock))),
+        None => routes,
+    };
+    routes.layer(axum::middleware::from_fn(log_request))
 }
 
 /// Logs method, path, status and latency; never query strings, headers or bodies, which
@@ -239,8 +249,10 @@ pub async fn start(
         clock: state.clock.clone(),
         http,
     };
-    let router = app(state.clone(), api_state);
-    let task = tokio::spawn(async move { server.serve(router.into_make_service()).await });
+    let ui = ui_config(home, &state, api_key(home)?);
+    let router = app(state.clone(), api_state, ui);
+    let served = router.clone();
+    let task = tokio::spawn(async move { server.serve(served.into_make_service()).await });
     let info = ServerFile {
         endpoint: endpoint.clone(),
         pid: std::process::id(),
@@ -254,7 +266,38 @@ pub async fn start(
         addr,
         endpoint,
         state,
+        router,
         handle,
         task,
+    })
+}
+
+/// The web UI's configuration: the admin key users sign in with, the administrator
+/// application (from `admin.json`) whose ARM token the UI uses, and this process's
+/// `AIRFLOW_CONN_*` variables. Without `admin.json` the UI is not served.
+fn ui_config(home: &Home, state: &CloudState, admin_key: String) -> Option<wid_ui::UiConfig> {
+    let admin = match home.admin() {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!("the web UI is off: {e}");
+            return None;
+        }
+    };
+    let mut env_connections: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("AIRFLOW_CONN_"))
+        .collect();
+    env_connections.sort();
+    Some(wid_ui::UiConfig {
+        admin_key,
+        admin_app: wid_ui::AdminApp {
+            tenant_id: admin.tenant_id,
+            client_id: admin.client_id,
+            client_secret: admin.client_secret,
+        },
+        subscription_id: state.defaults.subscription_id.clone(),
+        resource_group: state.defaults.resource_group.clone(),
+        issuer_url: state.config.issuer_url(),
+        session_lifetime: wid_ui::SESSION_LIFETIME,
+        env_connections,
     })
 }

@@ -96,6 +96,13 @@ pub async fn run(ctx: &Context, a: UpArgs) -> Result<(), CliError> {
         d.admin_client_id,
         ctx.home.admin_file().display()
     );
+    match ctx.home.admin() {
+        Ok(_) => println!(
+            "  web UI           {e}/   (sign in with the admin key in {})",
+            ctx.home.root().join("api-key").display()
+        ),
+        Err(err) => println!("  web UI           off: {err}"),
+    }
     println!();
     println!(
         "Next: wid identity create --name airflow-mi --resource-group {}",

@@ -23,3 +23,7 @@ mod provisioning_shapes;
 mod schemathesis;
 mod sts_errors;
 mod sts_fidelity;
+mod ui_browser;
+mod ui_pages;
+mod ui_support;
+mod webdriver;
