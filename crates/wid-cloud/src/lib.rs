@@ -20,6 +20,7 @@ pub mod imds;
 pub mod issuer;
 pub mod keys;
 pub mod oidc;
+pub mod path;
 pub mod state;
 pub mod sts;
 

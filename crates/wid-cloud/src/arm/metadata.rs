@@ -12,7 +12,7 @@
 //! through connection strings, not suffixes).
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -73,20 +73,19 @@ pub fn document(base: &str) -> Value {
     })
 }
 
-/// The query of the document's request.
-#[derive(Debug, serde::Deserialize)]
-pub struct MetadataQuery {
-    #[serde(rename = "api-version")]
-    api_version: Option<String>,
-}
-
 /// The handler. It needs no token, as ARM's does not.
 pub async fn endpoints(
     State(s): State<CloudState>,
     headers: HeaderMap,
-    Query(q): Query<MetadataQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
-    let Some(version) = q.api_version else {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
+    let Some(version) = pairs
+        .into_iter()
+        .find(|(k, _)| k == "api-version")
+        .map(|(_, v)| v)
+    else {
         return ArmError::bad_request(
             "MissingApiVersionParameter",
             "The api-version query parameter (?api-version=) is required for all requests.",

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -159,9 +159,10 @@ pub async fn create(State(s): State<CloudState>, headers: HeaderMap, body: Body)
 /// object id; its identifier URIs are no longer resources.
 pub async fn remove(
     State(s): State<CloudState>,
-    Path(id): Path<String>,
+    segments: crate::path::Segments,
     headers: HeaderMap,
 ) -> Response {
+    let id = segments.get(0);
     let caller = match super::authenticate(&s, &headers) {
         Ok(c) => c,
         Err(e) => return e.into_response(),

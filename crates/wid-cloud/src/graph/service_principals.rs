@@ -8,7 +8,7 @@
 //! and `POST /v1.0/directoryObjects/getByIds`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -134,11 +134,18 @@ impl Filter {
     }
 }
 
-/// The query of a list.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    #[serde(rename = "$filter")]
-    filter: Option<String>,
+/// The `$filter` of a list: at most one, as OData allows.
+fn filter_of(raw: Option<&str>) -> Result<Option<Filter>, GraphError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|e| GraphError::bad_request(format!("Invalid query string: {e}")))?;
+    let mut filters = pairs.iter().filter(|(k, _)| k == "$filter").map(|(_, v)| v);
+    match (filters.next(), filters.next()) {
+        (Some(_), Some(_)) => Err(GraphError::bad_request(
+            "Query option '$filter' was specified more than once, it must be specified at most once.",
+        )),
+        (Some(f), None) => parse_filter(f).map(Some),
+        (None, _) => Ok(None),
+    }
 }
 
 fn base(s: &CloudState, headers: &HeaderMap) -> String {
@@ -149,11 +156,11 @@ fn base(s: &CloudState, headers: &HeaderMap) -> String {
 pub async fn list(
     State(s): State<CloudState>,
     headers: HeaderMap,
-    Query(q): Query<ListQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
     let run = async {
         let caller = super::authenticate(&s, &headers)?;
-        let filter = q.filter.as_deref().map(parse_filter).transpose()?;
+        let filter = filter_of(raw.as_deref())?;
         let value: Vec<Value> = principals(&s, &caller.tenant_id)
             .await?
             .iter()
@@ -175,8 +182,9 @@ pub async fn list(
 pub async fn one(
     State(s): State<CloudState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    segments: crate::path::Segments,
 ) -> Response {
+    let id = segments.get(0);
     let run = async {
         let caller = super::authenticate(&s, &headers)?;
         principals(&s, &caller.tenant_id)

@@ -2,7 +2,7 @@
 //! TokenRequest API, which is how the kubelet gets the projected token it writes into a pod.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -164,10 +164,11 @@ pub fn mint(
 /// Handles a TokenRequest.
 pub async fn create(
     State(s): State<CloudState>,
-    Path((namespace, service_account)): Path<(String, String)>,
+    segments: crate::path::Segments,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    let (namespace, service_account) = (segments.get(0), segments.get(1));
     if let Err(r) = admin_only(&s, &headers).await {
         return r;
     }

@@ -1,7 +1,7 @@
 //! Instance discovery, tenant OIDC discovery and the token service's JWKS.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -59,9 +59,10 @@ fn err(s: &CloudState, headers: &HeaderMap, error: Aadsts) -> Response {
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
 pub async fn openid_configuration_v2(
     State(s): State<CloudState>,
-    Path(tenant): Path<String>,
+    segments: crate::path::Segments,
     headers: HeaderMap,
 ) -> Response {
+    let tenant = segments.get(0);
     let tid = match discovery_tenant(&s, &tenant).await {
         Ok(t) => t,
         Err(e) => return err(&s, &headers, e),
@@ -104,9 +105,10 @@ pub async fn openid_configuration_v2(
 /// `GET /{tenant}/.well-known/openid-configuration` (v1).
 pub async fn openid_configuration_v1(
     State(s): State<CloudState>,
-    Path(tenant): Path<String>,
+    segments: crate::path::Segments,
     headers: HeaderMap,
 ) -> Response {
+    let tenant = segments.get(0);
     let tid = match discovery_tenant(&s, &tenant).await {
         Ok(t) => t,
         Err(e) => return err(&s, &headers, e),

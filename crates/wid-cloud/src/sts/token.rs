@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -130,19 +130,21 @@ fn form_urlencoded_pairs(bytes: &[u8]) -> Vec<(String, String)> {
 /// The v2 endpoint (`scope`).
 pub async fn token_v2(
     State(s): State<CloudState>,
-    Path(tenant): Path<String>,
+    segments: crate::path::Segments,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let tenant = segments.get(0);
     handle(s, tenant, headers, body, Endpoint::V2).await
 }
 
 /// The v1 endpoint (`resource`).
 pub async fn token_v1(
     State(s): State<CloudState>,
-    Path(tenant): Path<String>,
+    segments: crate::path::Segments,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let tenant = segments.get(0);
     handle(s, tenant, headers, body, Endpoint::V1).await
 }

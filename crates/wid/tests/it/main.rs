@@ -14,6 +14,7 @@ mod connections_api;
 mod connections_export_api;
 mod credential;
 mod doctor;
+mod generated_requests;
 mod hostile;
 mod issuer;
 mod js_sdk;
