@@ -4,6 +4,7 @@
 mod common;
 
 mod arm_rules;
+mod az;
 mod az_cli;
 mod cli_connections;
 mod cli_deployments;
@@ -16,6 +17,7 @@ mod hostile;
 mod issuer;
 mod js_sdk;
 mod managed_identity;
+mod operator;
 mod persistence;
 mod provisioning_shapes;
 mod schemathesis;

@@ -95,6 +95,7 @@ pub async fn diagnose(ctx: &Context, a: &DoctorArgs) -> Result<Report, CliError>
         .unwrap_or_else(|| format!("{}/.default", ctx.cloud.arm_resource));
     let operator = ctx
         .client()
+        .await
         .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string());
 
     // The network checks, concurrently, each bounded.
