@@ -213,7 +213,10 @@ impl AzureCliCredential {
         })
     }
 
-    fn parse<T: serde::de::DeserializeOwned>(command: &str, run: &Run) -> Result<T, CredentialError> {
+    fn parse<T: serde::de::DeserializeOwned>(
+        command: &str,
+        run: &Run,
+    ) -> Result<T, CredentialError> {
         serde_json::from_slice(&run.stdout).map_err(|e| CredentialError::AzureCli {
             command: command.into(),
             detail: format!("its output is not the JSON it documents ({e})"),
@@ -303,8 +306,9 @@ impl AzureCliCredential {
         }
         .ok_or_else(|| CredentialError::AzureCli {
             command: "az account get-access-token".into(),
-            detail: "its output has no expires_on: azure-cli 2.54 or later is needed (`az upgrade`)"
-                .into(),
+            detail:
+                "its output has no expires_on: azure-cli 2.54 or later is needed (`az upgrade`)"
+                    .into(),
         })?;
         Ok(AccessToken {
             token: Secret::new(t.access_token),
@@ -325,12 +329,18 @@ impl AzureCliCredential {
             Err(e) => return Err(e),
         };
         let c: CloudJson = Self::parse("az cloud show", &run)?;
-        let missing = |what: &str| CredentialError::Config(format!(
-            "the Azure CLI's cloud '{}' has no {what} endpoint\nhint: `az cloud update -n {} --endpoint-{}`",
-            c.name,
-            c.name,
-            if what == "activeDirectory" { "active-directory" } else { "resource-manager" }
-        ));
+        let missing = |what: &str| {
+            CredentialError::Config(format!(
+                "the Azure CLI's cloud '{}' has no {what} endpoint\nhint: `az cloud update -n {} --endpoint-{}`",
+                c.name,
+                c.name,
+                if what == "activeDirectory" {
+                    "active-directory"
+                } else {
+                    "resource-manager"
+                }
+            ))
+        };
         let trim = |s: &str| s.trim_end_matches('/').to_string();
         let authority_host = c
             .endpoints
@@ -385,7 +395,10 @@ mod tests {
     #[tokio::test]
     async fn two_scopes_are_refused() {
         let c = AzureCliCredential::new(None, Arc::new(wid_model::SystemClock));
-        let e = c.get_token(&["a/.default", "b/.default"]).await.unwrap_err();
+        let e = c
+            .get_token(&["a/.default", "b/.default"])
+            .await
+            .unwrap_err();
         assert!(e.to_string().contains("one resource at a time"), "{e}");
     }
 }

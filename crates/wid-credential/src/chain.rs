@@ -174,10 +174,7 @@ impl DefaultAzureCredential {
         };
 
         if !wanted("EnvironmentCredential") {
-            construction.push(skip(
-                "EnvironmentCredential",
-                excluded.clone(),
-            ));
+            construction.push(skip("EnvironmentCredential", excluded.clone()));
         } else {
             match (
                 EnvVars::get(EnvVars::AZURE_TENANT_ID),
@@ -203,10 +200,7 @@ impl DefaultAzureCredential {
         }
 
         if !wanted("WorkloadIdentityCredential") {
-            construction.push(skip(
-                "WorkloadIdentityCredential",
-                excluded.clone(),
-            ));
+            construction.push(skip("WorkloadIdentityCredential", excluded.clone()));
         } else {
             let client = opts
                 .workload_identity_client_id
@@ -231,10 +225,7 @@ impl DefaultAzureCredential {
         }
 
         if !wanted("ManagedIdentityCredential") {
-            construction.push(skip(
-                "ManagedIdentityCredential",
-                excluded.clone(),
-            ));
+            construction.push(skip("ManagedIdentityCredential", excluded.clone()));
         } else {
             let client = opts
                 .managed_identity_client_id
@@ -351,7 +342,8 @@ impl DefaultAzureCredential {
                         .chain(self.construction.iter())
                         .filter(|a| {
                             a.outcome == "skipped"
-                                && a.reason != "developer-tool credentials are not part of wid's chain"
+                                && a.reason
+                                    != "developer-tool credentials are not part of wid's chain"
                         })
                         .cloned()
                         .collect();

@@ -100,10 +100,10 @@ pub fn authorization_hint(message: &str) -> Option<String> {
     let at = match lower.find("/resourcegroups/") {
         Some(i) => {
             let rest = &scope[i + "/resourcegroups/".len()..];
-            let end = rest.find('/').map_or(scope.len(), |j| i + "/resourcegroups/".len() + j);
-            &scope[..end]
+            let group = rest.split('/').next().unwrap_or(rest);
+            format!("{}/resourceGroups/{group}", &scope[..i])
         }
-        None => scope,
+        None => scope.to_string(),
     };
     Some(format!(
         "\nhint: {principal} needs a role that allows {action} at {scope} or above it; the least built-in one is {role}. Someone who may assign roles there (Owner, User Access Administrator) grants it with: wid role assignment create --assignee {principal} --role '{role}' --scope {at} (or az role assignment create --assignee-object-id {principal} --assignee-principal-type ServicePrincipal --role '{role}' --scope {at})",
@@ -442,7 +442,10 @@ impl WidClient {
         let all = self.subscriptions().await?;
         match all.as_slice() {
             [one] => Ok((
-                one["subscriptionId"].as_str().unwrap_or_default().to_string(),
+                one["subscriptionId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 "the only one this identity sees".into(),
             )),
             _ => Err(ClientError::Config(format!(
@@ -540,7 +543,10 @@ impl WidClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<(u16, Value), ClientError> {
-        match self.send_once(base, method.clone(), path, query, body, false).await {
+        match self
+            .send_once(base, method.clone(), path, query, body, false)
+            .await
+        {
             // The token expired by ARM's clock: ask the credential again, once (the Azure CLI
             // may hand out a newer one); a second refusal is the error.
             Err(ClientError::Arm {

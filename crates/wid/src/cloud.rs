@@ -20,10 +20,9 @@ pub fn registered(c: CliCloud) -> &'static CloudProfile {
                 && p.authority_host
                     .eq_ignore_ascii_case(c.authority_host.trim_end_matches('/'))
         })
-        .map_or(
-            wid_model::cloud::AZURE_CLOUD.token_exchange_audience,
-            |p| p.token_exchange_audience,
-        );
+        .map_or(wid_model::cloud::AZURE_CLOUD.token_exchange_audience, |p| {
+            p.token_exchange_audience
+        });
     Box::leak(Box::new(CloudProfile {
         name: c.name.leak(),
         authority_host: c.authority_host.leak(),
@@ -55,6 +54,9 @@ mod tests {
             resource_manager: "https://management.usgovcloudapi.net".into(),
             arm_resource: "https://management.core.usgovcloudapi.net/".into(),
         });
-        assert_eq!(gov.token_exchange_audience, "api://AzureADTokenExchangeUSGov");
+        assert_eq!(
+            gov.token_exchange_audience,
+            "api://AzureADTokenExchangeUSGov"
+        );
     }
 }

@@ -3,7 +3,6 @@
 //! came from, and the credential of the chain that signed it in (with what the others did).
 
 use clap::Subcommand;
-use reqwest::Method;
 
 use super::{CliError, Context};
 use crate::output::{Format, fields};
@@ -37,15 +36,19 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<(), CliError> {
 async fn show(ctx: &Context) -> Result<(), CliError> {
     let client = ctx.client().await?;
     let account = client.account().await?;
-    let (_, sub) = client
-        .arm(
-            Method::GET,
-            &format!("/subscriptions/{}", account.subscription_id),
-            "2022-12-01",
-            None,
-        )
-        .await?;
-    let sub_name = sub["displayName"].as_str().unwrap_or_default().to_string();
+    // The name, from the subscriptions the identity sees (reading the subscription itself
+    // needs a role at its scope, which a deployer with a resource group's role has not).
+    let sub_name = client
+        .arm_list("/subscriptions", "2022-12-01", None)
+        .await?
+        .iter()
+        .find(|v| {
+            v["subscriptionId"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(&account.subscription_id))
+        })
+        .and_then(|v| v["displayName"].as_str().map(String::from))
+        .unwrap_or_default();
     let mut item = serde_json::to_value(&account)
         .map_err(|e| CliError::Message(format!("cannot show the account: {e}")))?;
     item["subscriptionName"] = sub_name.clone().into();

@@ -169,10 +169,15 @@ async fn the_azure_cli_signs_wid_in_as_the_deployer_with_its_permissions_only() 
     let rg = format!("/subscriptions/{}/resourceGroups/rg-airflow", c.sub);
     assign_role(&c, &deployer_principal, "Managed Identity Contributor", &rg).await;
     c.create_identity("airflow-mi").await;
-    let (s, v) = c
-        .arm(
+    let admin_token = c.admin_token().await;
+    let (s, _, v) = c
+        .call(
             Method::PUT,
-            &format!("/subscriptions/{}/resourcegroups/rg-data", c.sub),
+            &format!(
+                "/subscriptions/{}/resourcegroups/rg-data?api-version=2022-09-01",
+                c.sub
+            ),
+            Some(&admin_token),
             Some(&json!({"location": "eastus"})),
         )
         .await;
@@ -353,9 +358,9 @@ async fn the_azure_cli_signs_wid_in_as_the_deployer_with_its_permissions_only() 
         "no token was asked of the CLI for another cloud"
     );
 
-    // A token that ARM finds expired (its clock is two hours on; the CLI's cache does not
+    // A token that ARM finds expired (its clock is a day on; the CLI's cache does not
     // know): the CLI is asked again, once, and then the error says what to check.
-    c.clock.advance(2 * 3600);
+    c.clock.advance(25 * 3600);
     let before = calls(dir.path(), "get-access-token");
     let err = op
         .err(&[
@@ -397,8 +402,14 @@ async fn a_pipelines_federated_token_is_the_operators_credential() {
     let token_file = dir.path().join("azure-identity-token");
     std::fs::write(&token_file, c.sa_token("ci", "deployer")).unwrap();
     let token_file = token_file.display().to_string();
-    let (_, sub) = c
-        .arm(Method::GET, &format!("/subscriptions/{}", c.sub), None)
+    let admin = c.admin_token().await;
+    let (_, _, sub) = c
+        .call(
+            Method::GET,
+            &format!("/subscriptions/{}?api-version=2022-12-01", c.sub),
+            Some(&admin),
+            None,
+        )
         .await;
     let sub_name = sub["displayName"].as_str().unwrap().to_string();
 
@@ -477,7 +488,14 @@ async fn a_pipelines_federated_token_is_the_operators_credential() {
 
     // --credential azure-cli: the others are excluded, and the CLI is not signed in.
     let err = op
-        .err(&["--cloud", "wid", "--credential", "azure-cli", "account", "show"])
+        .err(&[
+            "--cloud",
+            "wid",
+            "--credential",
+            "azure-cli",
+            "account",
+            "show",
+        ])
         .await;
     for needle in [
         "WorkloadIdentityCredential: skipped (excluded by --credential azure-cli)",
@@ -544,8 +562,10 @@ async fn with_nothing_to_sign_in_with_the_chain_names_each_link_and_why() {
         ])
         .await;
     assert!(
-        err.contains("AzureCliCredential: skipped (the Azure CLI (az) is not installed or not on PATH")
-            && err.contains("ManagedIdentityCredential: skipped (excluded by --credential azure-cli)"),
+        err.contains(
+            "AzureCliCredential: skipped (the Azure CLI (az) is not installed or not on PATH"
+        ) && err
+            .contains("ManagedIdentityCredential: skipped (excluded by --credential azure-cli)"),
         "{err}"
     );
 
