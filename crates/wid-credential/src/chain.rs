@@ -1,6 +1,6 @@
 //! DefaultAzureCredential: azure-identity's chain, as Airflow's Azure provider builds it.
 //!
-//! Order: EnvironmentCredential (client secret from the environment), then
+//! Order: EnvironmentCredential (a client secret or certificate from the environment), then
 //! WorkloadIdentityCredential, then ManagedIdentityCredential, then (when the caller asks for
 //! it, as wid's own ARM client does) AzureCliCredential. A link that is not configured
 //! is skipped with the reason; a link that is configured and fails with an authentication
@@ -10,6 +10,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::azure_cli::AzureCliCredential;
+use crate::client_certificate::ClientCertificateCredential;
 use crate::client_secret::ClientSecretCredential;
 use crate::env::EnvVars;
 use crate::managed_identity::ManagedIdentityCredential;
@@ -64,6 +65,7 @@ pub struct LinkAttempt {
 #[derive(Debug, Clone)]
 enum Link {
     Environment(ClientSecretCredential),
+    EnvironmentCertificate(ClientCertificateCredential),
     Workload(WorkloadIdentityCredential),
     Managed(ManagedIdentityCredential),
     AzureCli(AzureCliCredential),
@@ -72,7 +74,7 @@ enum Link {
 impl Link {
     fn name(&self) -> &'static str {
         match self {
-            Link::Environment(_) => "EnvironmentCredential",
+            Link::Environment(_) | Link::EnvironmentCertificate(_) => "EnvironmentCredential",
             Link::Workload(_) => "WorkloadIdentityCredential",
             Link::Managed(_) => "ManagedIdentityCredential",
             Link::AzureCli(_) => crate::azure_cli::NAME,
@@ -83,6 +85,7 @@ impl Link {
     fn endpoint(&self) -> String {
         match self {
             Link::Environment(c) => c.token_endpoint(),
+            Link::EnvironmentCertificate(c) => c.token_endpoint(),
             Link::Workload(c) => c.token_endpoint(),
             Link::Managed(c) => c.describe(),
             Link::AzureCli(c) => c.describe(),
@@ -96,6 +99,7 @@ impl Link {
     ) -> Result<AccessToken, CredentialError> {
         match self {
             Link::Environment(c) => c.get_token_with(scopes, opts).await,
+            Link::EnvironmentCertificate(c) => c.get_token_with(scopes, opts).await,
             Link::Workload(c) => c.get_token_with(scopes, opts).await,
             Link::Managed(c) => c.get_token(scopes).await,
             Link::AzureCli(c) => c.get_token(scopes).await,
@@ -180,8 +184,19 @@ impl DefaultAzureCredential {
                 EnvVars::get(EnvVars::AZURE_TENANT_ID),
                 EnvVars::get(EnvVars::AZURE_CLIENT_ID),
                 EnvVars::get(EnvVars::AZURE_CLIENT_SECRET),
+                EnvVars::get(EnvVars::AZURE_CLIENT_CERTIFICATE_PATH),
             ) {
-                (Some(t), Some(c), Some(s)) => links.push(Link::Environment(
+                (Some(t), Some(c), None, Some(path)) => links.push(Link::EnvironmentCertificate(
+                    ClientCertificateCredential::from_pem_file(
+                        &authority,
+                        &t,
+                        &c,
+                        std::path::Path::new(&path),
+                        pipeline.clone(),
+                    )?
+                    .with_allowed_tenants(opts.additionally_allowed_tenants.clone()),
+                )),
+                (Some(t), Some(c), Some(s), _) => links.push(Link::Environment(
                     ClientSecretCredential::with_pipeline(
                         &authority,
                         &t,
@@ -193,7 +208,7 @@ impl DefaultAzureCredential {
                 )),
                 _ => construction.push(skip(
                     "EnvironmentCredential",
-                    "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are not all set"
+                    "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH) are not all set"
                         .into(),
                 )),
             }

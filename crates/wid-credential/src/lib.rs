@@ -5,7 +5,8 @@
 //! - [`WorkloadIdentityCredential`]: a projected service-account token exchanged for an
 //!   access token (federated `client_assertion`), with the token file re-read when it may
 //!   have been rotated.
-//! - [`ClientSecretCredential`], [`ManagedIdentityCredential`] (IMDS and App Service).
+//! - [`ClientSecretCredential`], [`ClientCertificateCredential`] (an RS256 client assertion
+//!   with `x5t`), [`ManagedIdentityCredential`] (IMDS and App Service).
 //! - [`DefaultAzureCredential`]: azure-identity's chain (environment, workload identity,
 //!   managed identity) with Airflow's `managed_identity_client_id` /
 //!   `workload_identity_tenant_id`, reporting which link it used and why others were skipped;
@@ -20,6 +21,7 @@
 mod azure_cli;
 mod cache;
 mod chain;
+mod client_certificate;
 mod client_secret;
 mod env;
 mod error;
@@ -32,6 +34,7 @@ mod workload_identity;
 pub use azure_cli::{AzureCliCredential, CliAccount, CliCloud};
 pub use cache::{CachedToken, TokenCache};
 pub use chain::{ChainOptions, DefaultAzureCredential, LinkAttempt, OnlyCredential};
+pub use client_certificate::ClientCertificateCredential;
 pub use client_secret::ClientSecretCredential;
 pub use env::EnvVars;
 pub use error::{CredentialError, TokenError, chain as error_chain};

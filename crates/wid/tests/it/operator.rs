@@ -541,7 +541,7 @@ async fn with_nothing_to_sign_in_with_the_chain_names_each_link_and_why() {
         "{err}"
     );
     for needle in [
-        "EnvironmentCredential: skipped (AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are not all set)",
+        "EnvironmentCredential: skipped (AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH) are not all set)",
         "WorkloadIdentityCredential: skipped (missing client_id (AZURE_CLIENT_ID)",
         "ManagedIdentityCredential: skipped (",
         "AzureCliCredential: skipped (the Azure CLI (az) is not installed or not on PATH",
