@@ -12,6 +12,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_rbac.sql")),
     (4, include_str!("../migrations/0004_deployments.sql")),
     (5, include_str!("../migrations/0005_links.sql")),
+    (
+        6,
+        include_str!("../migrations/0006_application_certificates.sql"),
+    ),
 ];
 
 /// Applies the migrations that have not run yet.

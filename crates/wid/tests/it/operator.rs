@@ -585,3 +585,138 @@ async fn with_nothing_to_sign_in_with_the_chain_names_each_link_and_why() {
         "{err}"
     );
 }
+
+/// A service principal with a certificate, registered on the stand-in: (client id,
+/// principal id, the PEM file with its certificate and private key).
+async fn certificate_principal(c: &TestCloud, dir: &Path, name: &str) -> (String, String, PathBuf) {
+    use wid_model::Clock;
+    let client_id = wid_model::ids::new_guid();
+    let principal_id = wid_model::ids::new_guid();
+    let store = &c.state().store;
+    store
+        .insert_application(
+            &wid_store::Application {
+                client_id: client_id.clone(),
+                tenant_id: c.tenant.clone(),
+                principal_id: principal_id.clone(),
+                display_name: name.into(),
+                secret_sha256: String::new(),
+            },
+            c.clock.now(),
+        )
+        .await
+        .unwrap();
+    let key = wid_jose::SigningKey::generate().unwrap();
+    let (pem, der) = certificate_pem(&key, name);
+    store
+        .add_application_certificate(
+            &c.tenant,
+            &client_id,
+            &wid_jose::x5t(&der),
+            &serde_json::to_string(key.public_jwk()).unwrap(),
+            c.clock.now(),
+        )
+        .await
+        .unwrap();
+    let path = dir.join(format!("{name}.pem"));
+    std::fs::write(&path, pem).unwrap();
+    (client_id, principal_id, path)
+}
+
+/// A self-signed certificate for `key`, with the key, as one PEM; and the certificate's DER.
+fn certificate_pem(key: &wid_jose::SigningKey, name: &str) -> (String, Vec<u8>) {
+    let pair = rcgen::KeyPair::from_pem(key.private_pem()).unwrap();
+    let cert = rcgen::CertificateParams::new(vec![name.to_string()])
+        .unwrap()
+        .self_signed(&pair)
+        .unwrap();
+    (
+        format!("{}{}", cert.pem(), key.private_pem()),
+        cert.der().to_vec(),
+    )
+}
+
+#[tokio::test]
+async fn a_certificate_service_principal_is_the_operators_credential() {
+    let c = TestCloud::start().await;
+    let az = Az::new(&c.home.ca_cert()).await;
+    az.register(&c, "wid").await;
+    let dir = tempfile::tempdir().unwrap();
+    let (client_id, principal_id, pem) = certificate_principal(&c, dir.path(), "deployer-sp").await;
+    let rg = format!("/subscriptions/{}/resourceGroups/rg-airflow", c.sub);
+    assign_role(&c, &principal_id, "Managed Identity Contributor", &rg).await;
+    c.create_identity("airflow-mi").await;
+
+    let op = Operator {
+        az_dir: Some(az_bin().parent().unwrap().to_path_buf()),
+        ..Operator::new(&c, Some(&az), None)
+    }
+    .with_env("AZURE_TENANT_ID", &c.tenant)
+    .with_env("AZURE_CLIENT_ID", &client_id)
+    .with_env("AZURE_CLIENT_CERTIFICATE_PATH", &pem.display().to_string());
+    let created = op
+        .json(&[
+            "--cloud",
+            "wid",
+            "identity",
+            "federated-credential",
+            "create",
+            "--name",
+            "airflow-worker",
+            "--identity-name",
+            "airflow-mi",
+            "--resource-group",
+            "rg-airflow",
+            "--issuer",
+            &c.issuer(),
+            "--subject",
+            "system:serviceaccount:airflow:airflow-worker",
+            "-o",
+            "json",
+        ])
+        .await;
+    assert_eq!(created["name"], "airflow-worker", "{created}");
+    let v = op
+        .json(&[
+            "--cloud",
+            "wid",
+            "--credential",
+            "env",
+            "account",
+            "show",
+            "-o",
+            "json",
+        ])
+        .await;
+    assert_eq!(v["clientId"], client_id.as_str(), "{v}");
+    assert_eq!(v["principalId"], principal_id.as_str(), "{v}");
+    assert_eq!(v["type"], "servicePrincipal", "{v}");
+    assert_eq!(v["credential"], "env", "{v}");
+    assert_eq!(v["credentialName"], "EnvironmentCredential", "{v}");
+
+    // A certificate the application does not have: Entra's AADSTS700027, and the chain stops.
+    let stranger = wid_jose::SigningKey::generate().unwrap();
+    let (other_pem, other_der) = certificate_pem(&stranger, "stranger");
+    let other = dir.path().join("stranger.pem");
+    std::fs::write(&other, other_pem).unwrap();
+    let op = op.with_env(
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        &other.display().to_string(),
+    );
+    let err = op.err(&["--cloud", "wid", "account", "show"]).await;
+    let hex: String = wid_jose::b64url_decode(&wid_jose::x5t(&other_der))
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<String>();
+    for needle in [
+        "EnvironmentCredential (",
+        "failed; the chain stops there",
+        "AADSTS700027: Client assertion contains an invalid signature. [Reason - The key was not found.",
+        hex.as_str(),
+        client_id.as_str(),
+    ] {
+        assert!(err.contains(needle), "'{needle}' not in:\n{err}");
+    }
+    assert!(!err.contains("PRIVATE KEY"), "{err}");
+}
