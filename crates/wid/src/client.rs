@@ -711,3 +711,51 @@ fn wid_credential_chain(e: &reqwest::Error) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_least_role_that_grants_an_action() {
+        let role = |a: &str| least_privileged_role(a).map(|r| r.name);
+        let mi = "Microsoft.ManagedIdentity/userAssignedIdentities";
+        assert_eq!(
+            role(&format!("{mi}/federatedIdentityCredentials/write")),
+            Some("Managed Identity Contributor")
+        );
+        assert_eq!(
+            role(&format!("{mi}/write")),
+            Some("Managed Identity Contributor")
+        );
+        assert_eq!(role(&format!("{mi}/read")), Some("Reader"));
+        assert_eq!(
+            role("Microsoft.Resources/subscriptions/resourceGroups/write"),
+            Some("Contributor")
+        );
+        assert_eq!(
+            role("Microsoft.Authorization/roleAssignments/write"),
+            Some("Owner")
+        );
+    }
+
+    #[test]
+    fn a_403_names_the_role_and_the_resource_group_to_assign_it_on() {
+        let message = "The client 'p1' with object id 'p1' does not have authorization to perform action 'Microsoft.ManagedIdentity/userAssignedIdentities/write' over scope '/subscriptions/s1/resourcegroups/rg-data/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mi' or the scope is invalid. If access was recently granted, please refresh your credentials.";
+        let hint = arm_hint("AuthorizationFailed", message, false);
+        assert!(
+            hint.contains("the least built-in one is Managed Identity Contributor")
+                && hint.contains("wid role assignment create --assignee p1 --role 'Managed Identity Contributor' --scope /subscriptions/s1/resourceGroups/rg-data "),
+            "{hint}"
+        );
+        // At subscription scope, the scope itself.
+        let message = message.replace(
+            "/subscriptions/s1/resourcegroups/rg-data/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mi",
+            "/subscriptions/s1",
+        );
+        let hint = arm_hint("AuthorizationFailed", &message, false);
+        assert!(hint.contains("--scope /subscriptions/s1 "), "{hint}");
+        // A message that is not ARM's shape keeps the plain hint.
+        assert_eq!(arm_hint("AuthorizationFailed", "denied", false), "");
+    }
+}
