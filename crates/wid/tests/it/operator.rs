@@ -358,6 +358,38 @@ async fn the_azure_cli_signs_wid_in_as_the_deployer_with_its_permissions_only() 
         "no token was asked of the CLI for another cloud"
     );
 
+    // ARM refuses one token as expired: wid asks the CLI again, once, and goes on.
+    c.state().faults.add(wid_cloud::faults::Fault {
+        target: "arm".into(),
+        status: 401,
+        retry_after: None,
+        count: 1,
+    });
+    let before = calls(dir.path(), "get-access-token");
+    let listed = op
+        .json(&[
+            "--cloud",
+            "wid",
+            "--credential",
+            "azure-cli",
+            "identity",
+            "federated-credential",
+            "list",
+            "--identity-name",
+            "airflow-mi",
+            "--resource-group",
+            "rg-airflow",
+            "-o",
+            "json",
+        ])
+        .await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(5), "{listed}");
+    assert_eq!(
+        calls(dir.path(), "get-access-token") - before,
+        2,
+        "the CLI was asked once more after ARM's 401"
+    );
+
     // A token that ARM finds expired (its clock is a day on; the CLI's cache does not
     // know): the CLI is asked again, once, and then the error says what to check.
     c.clock.advance(25 * 3600);
