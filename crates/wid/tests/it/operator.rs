@@ -726,6 +726,29 @@ async fn a_certificate_service_principal_is_the_operators_credential() {
     assert_eq!(v["credential"], "env", "{v}");
     assert_eq!(v["credentialName"], "EnvironmentCredential", "{v}");
 
+    // An application is not the administrator: its token gets no administration of wid.
+    let cert = wid_credential::ClientCertificateCredential::from_pem_file(
+        &c.endpoint,
+        &c.tenant,
+        &client_id,
+        &pem,
+        wid_credential::Pipeline::new(c.http.clone()),
+    )
+    .unwrap();
+    let token = cert
+        .get_token_with(&[SCOPE_ARM], &Default::default())
+        .await
+        .unwrap();
+    let (s, _, v) = c
+        .call(
+            Method::POST,
+            "/_wid/faults",
+            Some(token.token.expose()),
+            Some(&json!({"target": "token", "status": 503, "count": 1})),
+        )
+        .await;
+    assert_eq!(s, 403, "{v}");
+
     // A certificate the application does not have: Entra's AADSTS700027, and the chain stops.
     let stranger = wid_jose::SigningKey::generate().unwrap();
     let (other_pem, other_der) = certificate_pem(&stranger, "stranger");
