@@ -10,6 +10,7 @@
 //!   a federated credential names, never for an arbitrary `iss`.
 //! - Time comes from the injected [`wid_model::Clock`]; nothing here reads the system clock.
 
+pub mod applications;
 pub mod arm;
 pub mod auth;
 pub mod bootstrap;
@@ -35,5 +36,6 @@ pub fn app(state: CloudState) -> Router {
         .merge(arm::router())
         .merge(imds::router())
         .merge(faults::router())
+        .merge(applications::router())
         .with_state(state)
 }

@@ -144,6 +144,11 @@ impl ClientCertificateCredential {
         &self.x5t
     }
 
+    /// The certificate's public key, as a JWK (to register the certificate).
+    pub fn public_jwk(&self) -> &wid_jose::Jwk {
+        self.key.public_jwk()
+    }
+
     /// The token endpoint it posts to.
     pub fn token_endpoint(&self) -> String {
         format!("{}/{}/oauth2/v2.0/token", self.authority, self.tenant_id)

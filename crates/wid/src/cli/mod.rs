@@ -2,6 +2,7 @@
 //! `wid env`, `wid doctor`, `wid account`. Flag names follow `az` for cloud resources.
 
 mod account;
+mod ad;
 mod connections;
 mod deployment;
 mod doctor;
@@ -89,6 +90,9 @@ pub enum Command {
     /// Who wid acts as on the cloud, as `az account`.
     #[command(subcommand)]
     Account(account::AccountCommand),
+    /// Service principals of the local token service, as `az ad sp`.
+    #[command(subcommand)]
+    Ad(ad::AdCommand),
 }
 
 /// A CLI failure: printed to stderr, exit code 1.
@@ -237,6 +241,7 @@ pub fn main() -> ExitCode {
             Command::Deployment(c) => deployment::run(&ctx, c).await,
             Command::Doctor(a) => doctor::run(&ctx, a).await,
             Command::Account(c) => account::run(&ctx, c).await,
+            Command::Ad(c) => ad::run(&ctx, c).await,
         }
     });
     match result {

@@ -618,41 +618,38 @@ async fn with_nothing_to_sign_in_with_the_chain_names_each_link_and_why() {
     );
 }
 
-/// A service principal with a certificate, registered on the stand-in: (client id,
-/// principal id, the PEM file with its certificate and private key).
+/// A service principal with a certificate, registered on the stand-in by the local
+/// administrator with `wid ad sp create`: (client id, principal id, the PEM file with its
+/// certificate and private key).
 async fn certificate_principal(c: &TestCloud, dir: &Path, name: &str) -> (String, String, PathBuf) {
-    use wid_model::Clock;
-    let client_id = wid_model::ids::new_guid();
-    let principal_id = wid_model::ids::new_guid();
-    let store = &c.state().store;
-    store
-        .insert_application(
-            &wid_store::Application {
-                client_id: client_id.clone(),
-                tenant_id: c.tenant.clone(),
-                principal_id: principal_id.clone(),
-                display_name: name.into(),
-                secret_sha256: String::new(),
-            },
-            c.clock.now(),
-        )
-        .await
-        .unwrap();
     let key = wid_jose::SigningKey::generate().unwrap();
-    let (pem, der) = certificate_pem(&key, name);
-    store
-        .add_application_certificate(
-            &c.tenant,
-            &client_id,
-            &wid_jose::x5t(&der),
-            &serde_json::to_string(key.public_jwk()).unwrap(),
-            c.clock.now(),
-        )
-        .await
-        .unwrap();
+    let (pem, _) = certificate_pem(&key, name);
     let path = dir.join(format!("{name}.pem"));
     std::fs::write(&path, pem).unwrap();
-    (client_id, principal_id, path)
+    let v = Operator::new(c, None, None)
+        .json(&[
+            "ad",
+            "sp",
+            "create",
+            "--name",
+            name,
+            "--cert-file",
+            &path.display().to_string(),
+            "-o",
+            "json",
+        ])
+        .await;
+    assert_eq!(v["displayName"], name, "{v}");
+    assert_eq!(v["tenant"], c.tenant.as_str(), "{v}");
+    assert!(
+        !v.to_string().contains("PRIVATE"),
+        "no key material in the answer: {v}"
+    );
+    (
+        v["appId"].as_str().unwrap().to_string(),
+        v["id"].as_str().unwrap().to_string(),
+        path,
+    )
 }
 
 /// A self-signed certificate for `key`, with the key, as one PEM; and the certificate's DER.
