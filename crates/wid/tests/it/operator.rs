@@ -252,7 +252,37 @@ async fn the_azure_cli_signs_wid_in_as_the_deployer_with_its_permissions_only() 
         ]
     );
 
-    // The chain, with nothing else configured, reaches the CLI; account show says who.
+    // The chain, with nothing else configured, reaches the CLI: the same, for another
+    // deployment.
+    admin
+        .ok(&[
+            "deployment",
+            "create",
+            "stage",
+            "--namespace",
+            "airflow-stage",
+            "--airflow-version",
+            "2",
+        ])
+        .await;
+    let out = op
+        .ok(&[
+            "--cloud",
+            "wid",
+            "deployment",
+            "assign-identity",
+            "stage",
+            "--identity-name",
+            "airflow-mi",
+            "--resource-group",
+            "rg-airflow",
+            "--issuer",
+            &c.issuer(),
+        ])
+        .await;
+    assert!(out.contains("Created 3 federated credential(s)"), "{out}");
+
+    // account show says who wid acts as, and how each link of the chain fared.
     let v = op
         .json(&["--cloud", "wid", "account", "show", "-o", "json"])
         .await;
@@ -383,7 +413,7 @@ async fn the_azure_cli_signs_wid_in_as_the_deployer_with_its_permissions_only() 
             "json",
         ])
         .await;
-    assert_eq!(listed.as_array().map(Vec::len), Some(5), "{listed}");
+    assert_eq!(listed.as_array().map(Vec::len), Some(8), "{listed}");
     assert_eq!(
         calls(dir.path(), "get-access-token") - before,
         2,
