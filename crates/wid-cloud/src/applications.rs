@@ -1,8 +1,8 @@
 //! `POST /_wid/applications` (administrator only): registers a service principal with a
-//! certificate, as `az ad sp create-for-rbac --cert` does through Microsoft Graph, which the
-//! stand-in does not serve. The body carries the certificate's `x5t` thumbprint and its public
-//! key as a JWK (never a private key); the answer names the new application the way Graph
-//! does (`appId`, `id`, `displayName`), with its tenant.
+//! certificate, as `az ad sp create-for-rbac --cert` does through Microsoft Graph's
+//! `keyCredentials`, which the stand-in does not take. The body carries the certificate's
+//! `x5t` thumbprint and its public key as a JWK (never a private key); the answer names the
+//! new application the way Graph does (`appId`, `id`, `displayName`), with its tenant.
 
 use axum::Json;
 use axum::Router;

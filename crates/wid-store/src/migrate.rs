@@ -12,9 +12,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_rbac.sql")),
     (4, include_str!("../migrations/0004_deployments.sql")),
     (5, include_str!("../migrations/0005_links.sql")),
+    // 6 is main's 0006_resource_apps.sql (issue 10), merged beside this one.
     (
-        6,
-        include_str!("../migrations/0006_application_certificates.sql"),
+        7,
+        include_str!("../migrations/0007_application_certificates.sql"),
     ),
 ];
 

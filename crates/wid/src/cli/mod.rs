@@ -3,6 +3,7 @@
 
 mod account;
 mod ad;
+mod ad_sp;
 mod connections;
 mod deployment;
 mod doctor;
