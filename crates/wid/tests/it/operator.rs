@@ -45,9 +45,11 @@ impl<'a> Operator<'a> {
     }
 
     async fn run(&self, args: &[&str]) -> Output {
+        // Without `az_dir`, PATH names only a directory that does not exist: no `az` is
+        // found, even on a machine that has one installed.
         let path = match &self.az_dir {
             Some(d) => format!("{}:/usr/bin:/bin", d.display()),
-            None => "/usr/bin:/bin".into(),
+            None => "/nonexistent/wid-test-no-az".into(),
         };
         let mut cmd = tokio::process::Command::new(WID);
         cmd.args(args)
