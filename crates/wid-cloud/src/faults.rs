@@ -1,6 +1,7 @@
 //! Test support that a local stand-in can offer and the real cloud cannot: counters of
-//! token requests, and injected failures (Entra throttling with `Retry-After`, outages), so
-//! that clients' caching and retries are tested over the wire.
+//! token requests, and injected failures (Entra throttling with `Retry-After`, outages; ARM
+//! refusing a token as expired), so that clients' caching and retries are tested over the
+//! wire.
 //!
 //! `GET /_wid/stats` and `POST /_wid/faults` (administrator only).
 
@@ -46,7 +47,8 @@ pub struct ArmRecord {
 /// One injected failure.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Fault {
-    /// Which endpoint: `token`.
+    /// Which endpoint: `token` (the token service), or `arm` (an authenticated ARM request;
+    /// a 401 is ARM's `ExpiredAuthenticationToken`).
     pub target: String,
     /// The HTTP status to answer (429, 500, 503...).
     pub status: u16,
@@ -92,6 +94,26 @@ impl Faults {
         }
         drop(p);
         let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        if f.target == "arm" {
+            let (code, message) = if f.status == 401 {
+                (
+                    "ExpiredAuthenticationToken",
+                    "The access token has expired. Acquire a new one and retry.",
+                )
+            } else {
+                (
+                    "ServiceUnavailable",
+                    "The service is temporarily unavailable. Please try again later.",
+                )
+            };
+            return Some(
+                (
+                    status,
+                    Json(json!({"error": {"code": code, "message": message}})),
+                )
+                    .into_response(),
+            );
+        }
         let (error, text) = if f.status == 429 {
             (
                 "temporarily_unavailable",
@@ -137,13 +159,19 @@ async fn add_fault(
         return r;
     }
     match serde_json::from_slice::<Fault>(&body) {
-        Ok(f) if f.target == "token" && (400..600).contains(&f.status) && f.count <= 1000 => {
+        Ok(f)
+            if (f.target == "token" || f.target == "arm")
+                && (400..600).contains(&f.status)
+                && f.count <= 1000 =>
+        {
             s.faults.add(f.clone());
             (StatusCode::CREATED, Json(f)).into_response()
         }
         Ok(_) => (
             StatusCode::BAD_REQUEST,
-            Json(json!({"error": "target must be 'token', status 400-599, count at most 1000"})),
+            Json(
+                json!({"error": "target must be 'token' or 'arm', status 400-599, count at most 1000"}),
+            ),
         )
             .into_response(),
         Err(e) => (

@@ -10,6 +10,7 @@
 //!   a federated credential names, never for an arbitrary `iss`.
 //! - Time comes from the injected [`wid_model::Clock`]; nothing here reads the system clock.
 
+pub mod applications;
 pub mod arm;
 pub mod auth;
 pub mod body;
@@ -40,5 +41,6 @@ pub fn app(state: CloudState) -> Router {
         .merge(imds::router())
         .merge(graph::router())
         .merge(faults::router())
+        .merge(applications::router())
         .with_state(state)
 }

@@ -1,13 +1,16 @@
 //! DefaultAzureCredential: azure-identity's chain, as Airflow's Azure provider builds it.
 //!
-//! Order: EnvironmentCredential (client secret from the environment), then
-//! WorkloadIdentityCredential, then ManagedIdentityCredential. A link that is not configured
+//! Order: EnvironmentCredential (a client secret or certificate from the environment), then
+//! WorkloadIdentityCredential, then ManagedIdentityCredential, then (when the caller asks for
+//! it, as wid's own ARM client does) AzureCliCredential. A link that is not configured
 //! is skipped with the reason; a link that is configured and fails with an authentication
 //! error stops the chain (so a misconfigured workload identity never falls through to
 //! probing IMDS); the first link that returns a token is used from then on.
 
 use std::sync::{Arc, Mutex};
 
+use crate::azure_cli::AzureCliCredential;
+use crate::client_certificate::ClientCertificateCredential;
 use crate::client_secret::ClientSecretCredential;
 use crate::env::EnvVars;
 use crate::managed_identity::ManagedIdentityCredential;
@@ -30,6 +33,22 @@ pub struct ChainOptions {
     pub additionally_allowed_tenants: Vec<String>,
     /// The authority host; defaults to AZURE_AUTHORITY_HOST, then the public cloud.
     pub authority: Option<String>,
+    /// The Azure CLI's sign-in, as the chain's last link. Airflow's chain leaves it out (a
+    /// pod has no CLI); an operator's chain has it.
+    pub azure_cli: Option<AzureCliCredential>,
+    /// One credential picked by name, in place of AZURE_TOKEN_CREDENTIALS.
+    pub only: Option<OnlyCredential>,
+    /// What to say when no link has an identity; defaults to the pod's remedy.
+    pub no_identity_hint: Option<String>,
+}
+
+/// One credential of the chain, picked by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnlyCredential {
+    /// The credential's name (`AzureCliCredential`, ...).
+    pub credential: &'static str,
+    /// Who picked it, for skip reasons (`--credential azure-cli`).
+    pub by: String,
 }
 
 /// What happened to one link of the chain.
@@ -46,16 +65,19 @@ pub struct LinkAttempt {
 #[derive(Debug, Clone)]
 enum Link {
     Environment(ClientSecretCredential),
+    EnvironmentCertificate(ClientCertificateCredential),
     Workload(WorkloadIdentityCredential),
     Managed(ManagedIdentityCredential),
+    AzureCli(AzureCliCredential),
 }
 
 impl Link {
     fn name(&self) -> &'static str {
         match self {
-            Link::Environment(_) => "EnvironmentCredential",
+            Link::Environment(_) | Link::EnvironmentCertificate(_) => "EnvironmentCredential",
             Link::Workload(_) => "WorkloadIdentityCredential",
             Link::Managed(_) => "ManagedIdentityCredential",
+            Link::AzureCli(_) => crate::azure_cli::NAME,
         }
     }
 
@@ -63,8 +85,10 @@ impl Link {
     fn endpoint(&self) -> String {
         match self {
             Link::Environment(c) => c.token_endpoint(),
+            Link::EnvironmentCertificate(c) => c.token_endpoint(),
             Link::Workload(c) => c.token_endpoint(),
             Link::Managed(c) => c.describe(),
+            Link::AzureCli(c) => c.describe(),
         }
     }
 
@@ -75,8 +99,10 @@ impl Link {
     ) -> Result<AccessToken, CredentialError> {
         match self {
             Link::Environment(c) => c.get_token_with(scopes, opts).await,
+            Link::EnvironmentCertificate(c) => c.get_token_with(scopes, opts).await,
             Link::Workload(c) => c.get_token_with(scopes, opts).await,
             Link::Managed(c) => c.get_token(scopes).await,
+            Link::AzureCli(c) => c.get_token(scopes).await,
         }
     }
 }
@@ -88,6 +114,7 @@ pub struct DefaultAzureCredential {
     construction: Vec<LinkAttempt>,
     selected: Arc<Mutex<Option<usize>>>,
     report: Arc<Mutex<Vec<LinkAttempt>>>,
+    no_identity_hint: String,
 }
 
 /// The chain's order, as azure-identity's DefaultAzureCredential has it.
@@ -122,11 +149,17 @@ const NOT_IN_WID: [&str; 5] = [
 impl DefaultAzureCredential {
     /// Builds the chain from options and the environment.
     pub fn new(opts: ChainOptions, pipeline: Pipeline) -> Result<Self, CredentialError> {
-        let only = EnvVars::get(EnvVars::AZURE_TOKEN_CREDENTIALS).map(|v| v.to_ascii_lowercase());
-        let wanted = |name: &str| match only.as_deref() {
-            None | Some("prod") => true,
-            Some("dev") => false,
-            Some(n) => n.eq_ignore_ascii_case(name),
+        let from_env =
+            EnvVars::get(EnvVars::AZURE_TOKEN_CREDENTIALS).map(|v| v.to_ascii_lowercase());
+        let wanted = |name: &str| match (&opts.only, from_env.as_deref()) {
+            (Some(o), _) => o.credential == name,
+            (None, None | Some("prod")) => true,
+            (None, Some("dev")) => false,
+            (None, Some(n)) => n.eq_ignore_ascii_case(name),
+        };
+        let excluded = match &opts.only {
+            Some(o) => format!("excluded by {}", o.by),
+            None => "excluded by AZURE_TOKEN_CREDENTIALS".to_string(),
         };
         let authority = match opts
             .authority
@@ -145,17 +178,25 @@ impl DefaultAzureCredential {
         };
 
         if !wanted("EnvironmentCredential") {
-            construction.push(skip(
-                "EnvironmentCredential",
-                "excluded by AZURE_TOKEN_CREDENTIALS".into(),
-            ));
+            construction.push(skip("EnvironmentCredential", excluded.clone()));
         } else {
             match (
                 EnvVars::get(EnvVars::AZURE_TENANT_ID),
                 EnvVars::get(EnvVars::AZURE_CLIENT_ID),
                 EnvVars::get(EnvVars::AZURE_CLIENT_SECRET),
+                EnvVars::get(EnvVars::AZURE_CLIENT_CERTIFICATE_PATH),
             ) {
-                (Some(t), Some(c), Some(s)) => links.push(Link::Environment(
+                (Some(t), Some(c), None, Some(path)) => links.push(Link::EnvironmentCertificate(
+                    ClientCertificateCredential::from_pem_file(
+                        &authority,
+                        &t,
+                        &c,
+                        std::path::Path::new(&path),
+                        pipeline.clone(),
+                    )?
+                    .with_allowed_tenants(opts.additionally_allowed_tenants.clone()),
+                )),
+                (Some(t), Some(c), Some(s), _) => links.push(Link::Environment(
                     ClientSecretCredential::with_pipeline(
                         &authority,
                         &t,
@@ -167,17 +208,14 @@ impl DefaultAzureCredential {
                 )),
                 _ => construction.push(skip(
                     "EnvironmentCredential",
-                    "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are not all set"
+                    "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH) are not all set"
                         .into(),
                 )),
             }
         }
 
         if !wanted("WorkloadIdentityCredential") {
-            construction.push(skip(
-                "WorkloadIdentityCredential",
-                "excluded by AZURE_TOKEN_CREDENTIALS".into(),
-            ));
+            construction.push(skip("WorkloadIdentityCredential", excluded.clone()));
         } else {
             let client = opts
                 .workload_identity_client_id
@@ -202,10 +240,7 @@ impl DefaultAzureCredential {
         }
 
         if !wanted("ManagedIdentityCredential") {
-            construction.push(skip(
-                "ManagedIdentityCredential",
-                "excluded by AZURE_TOKEN_CREDENTIALS".into(),
-            ));
+            construction.push(skip("ManagedIdentityCredential", excluded.clone()));
         } else {
             let client = opts
                 .managed_identity_client_id
@@ -217,6 +252,20 @@ impl DefaultAzureCredential {
             )));
         }
         for n in NOT_IN_WID {
+            if n == crate::azure_cli::NAME
+                && let Some(cli) = &opts.azure_cli
+            {
+                if wanted(n) {
+                    links.push(Link::AzureCli(cli.clone()));
+                } else {
+                    construction.push(skip(n, excluded.clone()));
+                }
+                continue;
+            }
+            if opts.azure_cli.is_some() {
+                // An operator's chain is its four links; the others are not listed.
+                continue;
+            }
             construction.push(skip(
                 n,
                 "developer-tool credentials are not part of wid's chain".into(),
@@ -227,6 +276,10 @@ impl DefaultAzureCredential {
             construction,
             selected: Arc::new(Mutex::new(None)),
             report: Arc::new(Mutex::new(Vec::new())),
+            no_identity_hint: opts
+                .no_identity_hint
+                .clone()
+                .unwrap_or_else(|| NO_IDENTITY_HINT.to_string()),
         })
     }
 
@@ -302,7 +355,11 @@ impl DefaultAzureCredential {
                     let mut skipped: Vec<LinkAttempt> = report
                         .iter()
                         .chain(self.construction.iter())
-                        .filter(|a| a.outcome == "skipped" && !NOT_IN_WID.contains(&a.credential))
+                        .filter(|a| {
+                            a.outcome == "skipped"
+                                && a.reason
+                                    != "developer-tool credentials are not part of wid's chain"
+                        })
                         .cloned()
                         .collect();
                     order(&mut skipped);
@@ -336,7 +393,7 @@ impl DefaultAzureCredential {
             .map(|a| format!("  {}: {} ({})", a.credential, a.outcome, a.reason))
             .collect::<Vec<_>>()
             .join("\n");
-        text.push_str(NO_IDENTITY_HINT);
+        text.push_str(&self.no_identity_hint);
         *self.report.lock().unwrap_or_else(|e| e.into_inner()) = report;
         Err(CredentialError::Chain(text))
     }

@@ -14,6 +14,8 @@ impl EnvVars {
     pub const AZURE_AUTHORITY_HOST: &'static str = "AZURE_AUTHORITY_HOST";
     /// A client secret (EnvironmentCredential).
     pub const AZURE_CLIENT_SECRET: &'static str = "AZURE_CLIENT_SECRET";
+    /// A PEM file with a certificate and its private key (EnvironmentCredential).
+    pub const AZURE_CLIENT_CERTIFICATE_PATH: &'static str = "AZURE_CLIENT_CERTIFICATE_PATH";
     /// Extra tenants, `;`-separated (as azidentity reads it).
     pub const AZURE_ADDITIONALLY_ALLOWED_TENANTS: &'static str =
         "AZURE_ADDITIONALLY_ALLOWED_TENANTS";

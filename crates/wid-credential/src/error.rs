@@ -276,6 +276,41 @@ pub enum CredentialError {
     /// No link of a chain could get a token: each is listed with why, then what to set.
     #[error("DefaultAzureCredential failed to retrieve a token:\n{0}")]
     Chain(String),
+    /// The Azure CLI failed in a way that is not "not signed in".
+    #[error(
+        "`{command}` failed: {detail}\nhint: run the same command yourself to see the Azure CLI's own message; `az login` signs in again"
+    )]
+    AzureCli {
+        /// The command, without its output.
+        command: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The Azure CLI is signed in to another cloud than the one asked for: no token is asked
+    /// of it, so none goes to the wrong cloud.
+    #[error(
+        "the Azure CLI is signed in to cloud '{cli_cloud}' (as {user}), not to '{wanted}': wid asked it for no token\nhint: sign the CLI in to {wanted}: `az cloud set --name {wanted} && az login`, or run wid with --cloud {cli_cloud}"
+    )]
+    AzureCliOtherCloud {
+        /// The CLI's active cloud.
+        cli_cloud: String,
+        /// The cloud asked for (`--cloud`).
+        wanted: String,
+        /// Who the CLI is signed in as.
+        user: String,
+    },
+    /// The Azure CLI returned an expired token, twice.
+    #[error(
+        "the Azure CLI returned a token for {resource} that expired at {expires_on} (this machine's time is {now}), and again when asked once more\nhint: check this machine's clock; else sign in again: `az account clear && az login`"
+    )]
+    AzureCliExpired {
+        /// The resource.
+        resource: String,
+        /// When the second token expired (Unix time).
+        expires_on: i64,
+        /// The local time (Unix time).
+        now: i64,
+    },
     /// Bad configuration.
     #[error("{0}")]
     Config(String),

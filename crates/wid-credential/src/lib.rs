@@ -5,10 +5,12 @@
 //! - [`WorkloadIdentityCredential`]: a projected service-account token exchanged for an
 //!   access token (federated `client_assertion`), with the token file re-read when it may
 //!   have been rotated.
-//! - [`ClientSecretCredential`], [`ManagedIdentityCredential`] (IMDS and App Service).
+//! - [`ClientSecretCredential`], [`ClientCertificateCredential`] (an RS256 client assertion
+//!   with `x5t`), [`ManagedIdentityCredential`] (IMDS and App Service).
 //! - [`DefaultAzureCredential`]: azure-identity's chain (environment, workload identity,
 //!   managed identity) with Airflow's `managed_identity_client_id` /
-//!   `workload_identity_tenant_id`, reporting which link it used and why others were skipped.
+//!   `workload_identity_tenant_id`, reporting which link it used and why others were skipped;
+//!   with [`AzureCliCredential`] (the CLI's `az login`) as a last link for operators.
 //! - [`TokenCache`]: refresh ahead of expiry by azure-identity's rules, keep serving the old
 //!   token when an early refresh fails, and one exchange for many concurrent callers.
 //! - [`Pipeline`]: retries on 429, 5xx and timeouts, honouring `Retry-After`, within a bounded
@@ -16,8 +18,10 @@
 //! - Errors that explain ([`CredentialError`], [`TokenError`]): the AADSTS code, the values the
 //!   server named, and a remedy.
 
+mod azure_cli;
 mod cache;
 mod chain;
+mod client_certificate;
 mod client_secret;
 mod env;
 mod error;
@@ -27,8 +31,10 @@ mod pipeline;
 mod secret;
 mod workload_identity;
 
+pub use azure_cli::{AzureCliCredential, CliAccount, CliCloud};
 pub use cache::{CachedToken, TokenCache};
-pub use chain::{ChainOptions, DefaultAzureCredential, LinkAttempt};
+pub use chain::{ChainOptions, DefaultAzureCredential, LinkAttempt, OnlyCredential};
+pub use client_certificate::ClientCertificateCredential;
 pub use client_secret::ClientSecretCredential;
 pub use env::EnvVars;
 pub use error::{CredentialError, TokenError, chain as error_chain};

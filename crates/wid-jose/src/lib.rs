@@ -20,6 +20,16 @@ pub fn sha256_hex(data: &[u8]) -> String {
     d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A certificate's `x5t`: the base64url SHA-1 thumbprint of its DER encoding, as Entra names
+/// the certificate that signed a client assertion.
+pub fn x5t(certificate_der: &[u8]) -> String {
+    let d = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        certificate_der,
+    );
+    b64url(d.as_ref())
+}
+
 /// `n` random bytes from the system's secure random source, base64url-encoded.
 pub fn random_b64url(n: usize) -> String {
     let mut buf = vec![0u8; n];

@@ -74,6 +74,14 @@ pub enum Aadsts {
     },
     /// 700027: the signature does not verify with the key the `kid` names.
     InvalidSignature,
+    /// 700027: an application's client assertion names (`x5t`) a certificate the application
+    /// does not have.
+    CertificateNotFound {
+        /// The certificate's SHA-1 thumbprint, upper-case hex, as Entra prints it.
+        thumbprint: String,
+        /// The application's client id.
+        client_id: String,
+    },
     /// 50027: not a JWT, or a JWT without the claims a client assertion needs.
     MalformedJwt,
     /// 5002730: the assertion is not signed with RS256.
@@ -187,7 +195,7 @@ impl Aadsts {
             AssertionLifetime { .. } => 70023,
             ExternalOidcEndpointFailed { .. } => 50166,
             SigningKeyNotFound { .. } => 7000272,
-            InvalidSignature => 700027,
+            InvalidSignature | CertificateNotFound { .. } => 700027,
             MalformedJwt => 50027,
             UnsupportedSigningAlgorithm => 5002730,
             AadIssuedAssertion => 700222,
@@ -221,6 +229,7 @@ impl Aadsts {
             | AssertionTimeRange { .. }
             | SigningKeyNotFound { .. }
             | InvalidSignature
+            | CertificateNotFound { .. }
             | MissingClientCredential
             | InvalidClientSecret { .. }
             | ManagedIdentitySecretNotAllowed { .. } => "invalid_client",
@@ -295,6 +304,9 @@ impl Aadsts {
                 "The certificate with identifier {kid} used to sign the federated credential could not be found in the metadata of identity provider {issuer}. Please validate that your Identity Provider's metadata exposes the key used to sign the incoming token."
             ),
             InvalidSignature => "Client assertion failed signature validation.".to_string(),
+            CertificateNotFound { thumbprint, client_id } => format!(
+                "Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '{thumbprint}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{client_id}'. Review the documentation at https://docs.microsoft.com/en-us/graph/deployments to determine the corresponding service endpoint and https://docs.microsoft.com/en-us/graph/api/application-get?view=graph-rest-1.0&tabs=http to build a query request URL, such as 'https://graph.microsoft.com/beta/applications/{client_id}'.]"
+            ),
             MalformedJwt => "JWT token is invalid or malformed.".to_string(),
             UnsupportedSigningAlgorithm => {
                 "Invalid JWT token. Unsupported key for the signing algorithm.".to_string()
@@ -374,6 +386,9 @@ impl Aadsts {
             }
             SigningKeyNotFound { .. } | InvalidSignature => {
                 "the token must be signed by a key published in the issuer's JWKS; if the issuer rotated its keys, publish the new key"
+            }
+            CertificateNotFound { .. } => {
+                "sign the client assertion with a certificate registered on the application (AZURE_CLIENT_CERTIFICATE_PATH names its PEM file); compare the thumbprint with the application's certificates"
             }
             MalformedJwt | UnsupportedSigningAlgorithm | AadIssuedAssertion => {
                 "the client assertion must be an RS256 JWT from the Kubernetes service-account issuer (the file named by AZURE_FEDERATED_TOKEN_FILE)"

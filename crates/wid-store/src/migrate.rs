@@ -13,6 +13,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_deployments.sql")),
     (5, include_str!("../migrations/0005_links.sql")),
     (6, include_str!("../migrations/0006_resource_apps.sql")),
+    (
+        7,
+        include_str!("../migrations/0007_application_certificates.sql"),
+    ),
 ];
 
 /// Applies the migrations that have not run yet.

@@ -576,6 +576,57 @@ impl Store {
         Ok(())
     }
 
+    /// Registers a certificate of an application: its `x5t` thumbprint and public key (JWK
+    /// JSON). Registering the same thumbprint again replaces the key.
+    pub async fn add_application_certificate(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+        thumbprint: &str,
+        public_jwk: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM application_certificates WHERE tenant_id = $1 AND client_id = $2 AND thumbprint = $3",
+        )
+        .bind(tenant_id)
+        .bind(client_id.to_ascii_lowercase())
+        .bind(thumbprint)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO application_certificates (tenant_id, client_id, thumbprint, public_jwk, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(tenant_id)
+        .bind(client_id.to_ascii_lowercase())
+        .bind(thumbprint)
+        .bind(public_jwk)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The public key (JWK JSON) of an application's certificate, by its `x5t` thumbprint.
+    pub async fn find_application_certificate(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+        thumbprint: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let r: Option<(String,)> = sqlx::query_as(
+            "SELECT public_jwk FROM application_certificates WHERE tenant_id = $1 AND client_id = $2 AND thumbprint = $3",
+        )
+        .bind(tenant_id)
+        .bind(client_id.to_ascii_lowercase())
+        .bind(thumbprint)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(r.map(|r| r.0))
+    }
+
     /// Finds an application by client id within a tenant.
     pub async fn find_application(
         &self,

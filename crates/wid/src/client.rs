@@ -1,13 +1,17 @@
 //! The HTTPS client of the CLI: finds the server (or the real cloud), trusts its CA, gets an
-//! ARM token as the local administrator (or from the environment, for a real cloud), and
+//! ARM token as the local administrator (or, for any other cloud, through the operator's
+//! chain: environment, workload identity, managed identity, the Azure CLI's sign-in), and
 //! turns ARM error bodies into errors with a remedy.
 
 use std::sync::Arc;
 
 use reqwest::Method;
 use serde_json::Value;
-use tokio::sync::OnceCell;
-use wid_credential::{ClientSecretCredential, CredentialError, Secret};
+use wid_credential::{
+    AzureCliCredential, ChainOptions, ClientSecretCredential, CredentialError,
+    DefaultAzureCredential, LinkAttempt, OnlyCredential, Pipeline, Secret,
+};
+use wid_model::rbac::RoleDefinition;
 use wid_model::{Clock, CloudProfile};
 
 use crate::home::{Home, HomeError};
@@ -63,7 +67,71 @@ pub enum ClientError {
     Config(String),
 }
 
-fn arm_hint(code: &str) -> &'static str {
+/// The remedy for an ARM error: for `AuthorizationFailed`, the role that would grant the
+/// action at the scope; else a fixed hint per code.
+fn arm_hint(code: &str, message: &str, local: bool) -> String {
+    if code == "AuthorizationFailed"
+        && let Some(h) = authorization_hint(message)
+    {
+        return h;
+    }
+    if !local && matches!(code, "InvalidAuthenticationToken" | "AuthenticationFailed") {
+        return "\nhint: the token was refused: check --cloud against where the credential signs in (`wid account show`)".into();
+    }
+    fixed_hint(code).to_string()
+}
+
+/// The text between `start` and the next `'` in `s`.
+fn quoted<'a>(s: &'a str, start: &str) -> Option<&'a str> {
+    let i = s.find(start)? + start.len();
+    let j = s[i..].find('\'')? + i;
+    Some(&s[i..j])
+}
+
+/// ARM's `AuthorizationFailed` names the principal, the action and the scope: say which
+/// built-in role grants that action, and the command that assigns it on the resource group
+/// (or the scope itself, when it is above one).
+pub fn authorization_hint(message: &str) -> Option<String> {
+    let principal = quoted(message, "with object id '")?;
+    let action = quoted(message, "perform action '")?;
+    let scope = quoted(message, "over scope '")?;
+    let role = least_privileged_role(action)?;
+    let lower = scope.to_ascii_lowercase();
+    let at = match lower.find("/resourcegroups/") {
+        Some(i) => {
+            let rest = &scope[i + "/resourcegroups/".len()..];
+            let group = rest.split('/').next().unwrap_or(rest);
+            format!("{}/resourceGroups/{group}", &scope[..i])
+        }
+        None => scope.to_string(),
+    };
+    Some(format!(
+        "\nhint: {principal} needs a role that allows {action} at {scope} or above it; the least built-in one is {role}. Someone who may assign roles there (Owner, User Access Administrator) grants it with: wid role assignment create --assignee {principal} --role '{role}' --scope {at} (or az role assignment create --assignee-object-id {principal} --assignee-principal-type ServicePrincipal --role '{role}' --scope {at})",
+        role = role.name
+    ))
+}
+
+/// The built-in role with the fewest permissions that allows `action`: Reader for reads;
+/// else the role with the fewest wildcard patterns, then the fewest actions, then the most
+/// exclusions (so Managed Identity Contributor before Contributor before Owner).
+pub fn least_privileged_role(action: &str) -> Option<&'static RoleDefinition> {
+    let reader = RoleDefinition::find("Reader");
+    if action.to_ascii_lowercase().ends_with("/read") && reader.is_some_and(|r| r.allows(action)) {
+        return reader;
+    }
+    wid_model::rbac::BUILT_IN_ROLES
+        .iter()
+        .filter(|r| r.allows(action))
+        .min_by_key(|r| {
+            (
+                r.actions.iter().filter(|a| a.contains('*')).count(),
+                r.actions.len(),
+                std::cmp::Reverse(r.not_actions.len()),
+            )
+        })
+}
+
+fn fixed_hint(code: &str) -> &'static str {
     match code {
         "ResourceGroupNotFound" => {
             "\nhint: create it first: `wid group create --name <rg> --location eastus`"
@@ -84,6 +152,120 @@ fn arm_hint(code: &str) -> &'static str {
     }
 }
 
+/// Which credential of the operator's chain to use (`--credential`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CredentialKind {
+    /// A service principal from AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET.
+    Env,
+    /// A federated token: AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE.
+    WorkloadIdentity,
+    /// The host's managed identity (IMDS, App Service); AZURE_CLIENT_ID picks a user-assigned one.
+    ManagedIdentity,
+    /// The Azure CLI's sign-in (`az login`).
+    AzureCli,
+}
+
+impl CredentialKind {
+    /// The name of the chain's link.
+    pub fn credential(self) -> &'static str {
+        match self {
+            CredentialKind::Env => "EnvironmentCredential",
+            CredentialKind::WorkloadIdentity => "WorkloadIdentityCredential",
+            CredentialKind::ManagedIdentity => "ManagedIdentityCredential",
+            CredentialKind::AzureCli => "AzureCliCredential",
+        }
+    }
+
+    /// The value `--credential` takes.
+    pub fn flag(self) -> &'static str {
+        match self {
+            CredentialKind::Env => "env",
+            CredentialKind::WorkloadIdentity => "workload-identity",
+            CredentialKind::ManagedIdentity => "managed-identity",
+            CredentialKind::AzureCli => "azure-cli",
+        }
+    }
+
+    /// The kind of a chain link's name.
+    pub fn of(credential: &str) -> Option<CredentialKind> {
+        [
+            CredentialKind::Env,
+            CredentialKind::WorkloadIdentity,
+            CredentialKind::ManagedIdentity,
+            CredentialKind::AzureCli,
+        ]
+        .into_iter()
+        .find(|k| k.credential() == credential)
+    }
+}
+
+/// What no link of the operator's chain could offer, and how to sign in.
+const OPERATOR_HINT: &str = "\nhint: sign in as operators do: `az login` (wid uses the Azure CLI's sign-in, its active cloud and subscription); in a pipeline, a federated token (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE) or a service principal (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET); pick one with --credential env|workload-identity|managed-identity|azure-cli";
+
+/// How the client gets its ARM tokens.
+#[derive(Debug, Clone)]
+enum Auth {
+    /// The local administrator of `admin.json`.
+    Admin(ClientSecretCredential),
+    /// The operator's chain, and the Azure CLI link of it (for its account).
+    Operator {
+        chain: DefaultAzureCredential,
+        cli: AzureCliCredential,
+    },
+}
+
+/// What one link of the chain did, as `wid account show` prints it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChainStep {
+    /// The credential's name.
+    pub credential: String,
+    /// `used`, `skipped`, `failed` or `not tried`.
+    pub outcome: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl From<LinkAttempt> for ChainStep {
+    fn from(a: LinkAttempt) -> Self {
+        ChainStep {
+            credential: a.credential.to_string(),
+            outcome: a.outcome.to_string(),
+            reason: a.reason,
+        }
+    }
+}
+
+/// Who the client acts as, as `wid account show` prints it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    /// The cloud's name.
+    pub cloud: String,
+    /// Its resource manager.
+    pub resource_manager: String,
+    /// `--credential`'s value for the credential that gave the token (`admin` locally).
+    pub credential: String,
+    /// The credential's name (`AzureCliCredential`, ...).
+    pub credential_name: String,
+    /// The client id (`appid`) the token was issued to.
+    pub client_id: String,
+    /// The principal (object) id, which role assignments name.
+    pub principal_id: String,
+    /// A user's name, or the managed identity's resource id, when the token says.
+    pub name: Option<String>,
+    /// `user`, `servicePrincipal` or `managedIdentity`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// The subscription.
+    pub subscription_id: String,
+    /// Where the subscription came from.
+    pub subscription_from: String,
+    /// What each link of the chain did.
+    pub chain: Vec<ChainStep>,
+}
+
 /// Where the CLI talks to: the local stand-in or a real cloud.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -97,6 +279,8 @@ pub struct Target {
     pub tenant_id: String,
     /// The subscription.
     pub subscription_id: String,
+    /// Where the subscription came from (`--subscription`, `AZURE_SUBSCRIPTION_ID`, ...).
+    pub subscription_from: String,
 }
 
 /// An authenticated client.
@@ -106,8 +290,8 @@ pub struct WidClient {
     pub target: Target,
     /// The HTTP client, trusting the local CA when the cloud is local.
     pub http: reqwest::Client,
-    credential: ClientSecretCredential,
-    token: Arc<OnceCell<Secret>>,
+    auth: Auth,
+    token: Arc<tokio::sync::Mutex<Option<Secret>>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -156,6 +340,7 @@ impl WidClient {
             arm: endpoint.to_string(),
             tenant_id: admin.tenant_id.clone(),
             subscription_id: admin.subscription_id.clone(),
+            subscription_from: "the local default".into(),
         };
         let credential = ClientSecretCredential::new(
             endpoint,
@@ -167,59 +352,159 @@ impl WidClient {
         Ok(Self {
             target,
             http,
-            credential,
-            token: Arc::new(OnceCell::new()),
+            auth: Auth::Admin(credential),
+            token: Arc::new(tokio::sync::Mutex::new(None)),
             clock,
         })
     }
 
-    /// A client for a real cloud, from AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET
-    /// and AZURE_SUBSCRIPTION_ID (or `--subscription`).
-    pub fn cloud(
+    /// A client for any cloud but the local one, signed in through the operator's chain
+    /// (environment service principal, workload identity, managed identity, the Azure CLI),
+    /// or the one credential `only` names. It gets its first token here, then the
+    /// subscription: `subscription` (an id or a name), else AZURE_SUBSCRIPTION_ID, else the
+    /// Azure CLI's default when the CLI gave the token, else the only one the identity sees.
+    pub async fn cloud(
         cloud: &'static CloudProfile,
         subscription: Option<&str>,
+        only: Option<CredentialKind>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ClientError> {
-        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-        let (Some(tenant), Some(client), Some(secret)) = (
-            var("AZURE_TENANT_ID"),
-            var("AZURE_CLIENT_ID"),
-            var("AZURE_CLIENT_SECRET"),
-        ) else {
-            return Err(ClientError::Config(format!(
-                "--cloud {} needs a service principal: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET",
-                cloud.name
-            )));
-        };
-        let Some(sub) = subscription
-            .map(String::from)
-            .or_else(|| var("AZURE_SUBSCRIPTION_ID"))
-        else {
-            return Err(ClientError::Config(
-                "set --subscription or AZURE_SUBSCRIPTION_ID".into(),
-            ));
-        };
-        let http = http_client(None, "")?;
-        let target = Target {
-            cloud,
-            authority: cloud.authority_host.to_string(),
-            arm: cloud.resource_manager.to_string(),
-            tenant_id: tenant.clone(),
-            subscription_id: sub,
-        };
-        let credential = ClientSecretCredential::new(
-            cloud.authority_host,
-            &tenant,
-            &client,
-            Secret::new(secret),
-            http.clone(),
-        );
-        Ok(Self {
-            target,
+        let http = Pipeline::default_http()?;
+        let cli = AzureCliCredential::new(Some(cloud.name), clock.clone());
+        let chain = DefaultAzureCredential::new(
+            ChainOptions {
+                authority: Some(cloud.authority_host.to_string()),
+                azure_cli: Some(cli.clone()),
+                only: only.map(|k| OnlyCredential {
+                    credential: k.credential(),
+                    by: format!("--credential {}", k.flag()),
+                }),
+                no_identity_hint: Some(OPERATOR_HINT.into()),
+                ..Default::default()
+            },
+            Pipeline::new(http.clone()),
+        )?;
+        let mut client = Self {
+            target: Target {
+                cloud,
+                authority: cloud.authority_host.to_string(),
+                arm: cloud.resource_manager.to_string(),
+                tenant_id: String::new(),
+                subscription_id: String::new(),
+                subscription_from: String::new(),
+            },
             http,
-            credential,
-            token: Arc::new(OnceCell::new()),
+            auth: Auth::Operator { chain, cli },
+            token: Arc::new(tokio::sync::Mutex::new(None)),
             clock,
+        };
+        let token = client.arm_token(false).await?;
+        let claims = wid_credential::jwt_claims(token.expose()).unwrap_or(Value::Null);
+        client.target.tenant_id = claims["tid"].as_str().unwrap_or_default().to_string();
+        let (id, from) = client.resolve_subscription(subscription).await?;
+        client.target.subscription_id = id;
+        client.target.subscription_from = from;
+        Ok(client)
+    }
+
+    async fn resolve_subscription(
+        &self,
+        explicit: Option<&str>,
+    ) -> Result<(String, String), ClientError> {
+        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+        if let Some(s) = explicit {
+            if wid_model::ids::is_guid(s) {
+                return Ok((s.to_string(), "--subscription".into()));
+            }
+            let all = self.subscriptions().await?;
+            let found = all.iter().find(|v| {
+                v["displayName"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(s))
+            });
+            return match found.and_then(|v| v["subscriptionId"].as_str()) {
+                Some(id) => Ok((id.to_string(), format!("--subscription '{s}'"))),
+                None => Err(ClientError::Config(format!(
+                    "no subscription named '{s}' is visible to this identity; it sees: {}\nhint: pass the subscription's id, or ask for a role in it",
+                    names(&all)
+                ))),
+            };
+        }
+        if let Some(s) = var("AZURE_SUBSCRIPTION_ID") {
+            return Ok((s, "AZURE_SUBSCRIPTION_ID".into()));
+        }
+        if let Auth::Operator { chain, cli } = &self.auth
+            && chain.selected() == Some(CredentialKind::AzureCli.credential())
+        {
+            let a = cli.account().await?;
+            return Ok((a.subscription_id, "the Azure CLI's default".into()));
+        }
+        let all = self.subscriptions().await?;
+        match all.as_slice() {
+            [one] => Ok((
+                one["subscriptionId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                "the only one this identity sees".into(),
+            )),
+            _ => Err(ClientError::Config(format!(
+                "which subscription? this identity sees {}: {}\nhint: pass --subscription (an id or a name) or set AZURE_SUBSCRIPTION_ID",
+                all.len(),
+                names(&all)
+            ))),
+        }
+    }
+
+    /// The subscriptions the identity sees (`GET /subscriptions`).
+    async fn subscriptions(&self) -> Result<Vec<Value>, ClientError> {
+        self.arm_list("/subscriptions", "2022-12-01", None).await
+    }
+
+    /// Who the client acts as: the token's claims, the credential that gave it, the chain.
+    pub async fn account(&self) -> Result<Account, ClientError> {
+        let token = self.arm_token(false).await?;
+        let claims = wid_credential::jwt_claims(token.expose()).unwrap_or(Value::Null);
+        let claim = |k: &str| claims[k].as_str().map(String::from);
+        let (credential, credential_name, chain) = match &self.auth {
+            Auth::Admin(_) => (
+                "admin".to_string(),
+                "the local administrator ($WID_HOME/admin.json)".to_string(),
+                Vec::new(),
+            ),
+            Auth::Operator { chain, .. } => {
+                let name = chain.selected().unwrap_or_default();
+                (
+                    CredentialKind::of(name)
+                        .map(|k| k.flag().to_string())
+                        .unwrap_or_default(),
+                    name.to_string(),
+                    chain.report().into_iter().map(ChainStep::from).collect(),
+                )
+            }
+        };
+        let mirid = claim("xms_mirid");
+        let user = claim("upn").or_else(|| claim("unique_name"));
+        let kind = if user.is_some() {
+            "user"
+        } else if mirid.is_some() {
+            "managedIdentity"
+        } else {
+            "servicePrincipal"
+        };
+        Ok(Account {
+            cloud: self.target.cloud.name.to_string(),
+            resource_manager: self.target.arm.clone(),
+            credential,
+            credential_name,
+            client_id: claim("appid").unwrap_or_default(),
+            principal_id: claim("oid").unwrap_or_default(),
+            name: user.or(mirid),
+            kind: kind.into(),
+            tenant_id: claim("tid").unwrap_or_else(|| self.target.tenant_id.clone()),
+            subscription_id: self.target.subscription_id.clone(),
+            subscription_from: self.target.subscription_from.clone(),
+            chain,
         })
     }
 
@@ -231,14 +516,21 @@ impl WidClient {
         self
     }
 
-    async fn arm_token(&self) -> Result<&Secret, ClientError> {
+    /// The ARM token: the one in hand, or (when `fresh`, or none yet) a new one.
+    async fn arm_token(&self, fresh: bool) -> Result<Secret, ClientError> {
+        let mut held = self.token.lock().await;
+        if let Some(t) = held.as_ref()
+            && !fresh
+        {
+            return Ok(t.clone());
+        }
         let scope = format!("{}/.default", self.target.cloud.arm_resource);
-        self.token
-            .get_or_try_init(|| async {
-                let t = self.credential.get_token(&scope, self.clock.now()).await?;
-                Ok::<_, ClientError>(t.token)
-            })
-            .await
+        let t = match &self.auth {
+            Auth::Admin(c) => c.get_token(&scope, self.clock.now()).await?,
+            Auth::Operator { chain, .. } => chain.get_token(&[&scope]).await?,
+        };
+        *held = Some(t.token.clone());
+        Ok(t.token)
     }
 
     /// Sends an authenticated request to `{base}{path}` and returns status and JSON body
@@ -251,17 +543,70 @@ impl WidClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<(u16, Value), ClientError> {
-        let token = self.arm_token().await?;
-        self.send_with(token, base, method, path, query, body).await
+        match self
+            .send_once(base, method.clone(), path, query, body, false)
+            .await
+        {
+            // The token expired by ARM's clock: ask the credential again, once (the Azure CLI
+            // may hand out a newer one); a second refusal is the error.
+            Err(ClientError::Arm {
+                status: 401,
+                ref code,
+                ..
+            }) if code == "ExpiredAuthenticationToken"
+                && matches!(self.auth, Auth::Operator { .. }) =>
+            {
+                tracing::info!("ARM found the token expired; asking the credential again once");
+                self.send_once(base, method, path, query, body, true).await
+            }
+            r => r,
+        }
+    }
+
+    async fn send_once(
+        &self,
+        base: &str,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        fresh_token: bool,
+    ) -> Result<(u16, Value), ClientError> {
+        let token = self.arm_token(fresh_token).await?;
+        let result = self
+            .send_with(&token, base, method, path, query, body)
+            .await;
+        match result {
+            Err(ClientError::Arm {
+                method,
+                url,
+                status,
+                code,
+                message,
+                hint,
+            }) if fresh_token && code == "ExpiredAuthenticationToken" => Err(ClientError::Arm {
+                hint: format!(
+                    "\nhint: the credential was asked again once and its new token is expired too by ARM's clock: check this machine's clock; for the Azure CLI, sign in again (`az account clear && az login`){hint}"
+                ),
+                method,
+                url,
+                status,
+                code,
+                message,
+            }),
+            r => r,
+        }
     }
 
     /// The Microsoft Graph endpoint of the target: the wid endpoint for the local cloud.
     pub fn graph_endpoint(&self) -> String {
         match self.target.cloud.name {
-            "local" => self.target.arm.clone(),
+            "AzureCloud" => "https://graph.microsoft.com".into(),
             "AzureUSGovernment" => "https://graph.microsoft.us".into(),
             "AzureChinaCloud" => "https://microsoftgraph.chinacloudapi.cn".into(),
-            _ => "https://graph.microsoft.com".into(),
+            // The stand-in, and a cloud registered in the Azure CLI from wid's
+            // /metadata/endpoints, serve Graph where they serve ARM.
+            _ => self.target.arm.clone(),
         }
     }
 
@@ -274,11 +619,11 @@ impl WidClient {
         body: Option<&Value>,
     ) -> Result<(u16, Value), ClientError> {
         let scope = format!("{}/.default", wid_model::resources::GRAPH_RESOURCE);
-        let token = self
-            .credential
-            .get_token(&scope, self.clock.now())
-            .await?
-            .token;
+        let token = match &self.auth {
+            Auth::Admin(c) => c.get_token(&scope, self.clock.now()).await?,
+            Auth::Operator { chain, .. } => chain.get_token(&[&scope]).await?,
+        }
+        .token;
         let base = self.graph_endpoint();
         self.send_with(&token, &base, method, path, &[], body).await
     }
@@ -328,11 +673,12 @@ impl WidClient {
                 .unwrap_or_else(|| {
                     String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned()
                 });
+            let hint = arm_hint(&code, &message, self.target.cloud.name == "local");
             return Err(ClientError::Arm {
                 method: method.to_string(),
                 url,
                 status,
-                hint: arm_hint(&code).into(),
+                hint,
                 code,
                 message,
             });
@@ -393,8 +739,25 @@ impl WidClient {
 
     /// The admin's bearer token, for wid's own admin endpoints.
     pub async fn bearer(&self) -> Result<String, ClientError> {
-        Ok(self.arm_token().await?.expose().to_string())
+        Ok(self.arm_token(false).await?.expose().to_string())
     }
+}
+
+fn names(subscriptions: &[Value]) -> String {
+    if subscriptions.is_empty() {
+        return "none (it has no role in any)".into();
+    }
+    subscriptions
+        .iter()
+        .map(|v| {
+            format!(
+                "'{}' ({})",
+                v["displayName"].as_str().unwrap_or(""),
+                v["subscriptionId"].as_str().unwrap_or("")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn wid_credential_chain(e: &reqwest::Error) -> String {
@@ -406,4 +769,52 @@ fn wid_credential_chain(e: &reqwest::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_least_role_that_grants_an_action() {
+        let role = |a: &str| least_privileged_role(a).map(|r| r.name);
+        let mi = "Microsoft.ManagedIdentity/userAssignedIdentities";
+        assert_eq!(
+            role(&format!("{mi}/federatedIdentityCredentials/write")),
+            Some("Managed Identity Contributor")
+        );
+        assert_eq!(
+            role(&format!("{mi}/write")),
+            Some("Managed Identity Contributor")
+        );
+        assert_eq!(role(&format!("{mi}/read")), Some("Reader"));
+        assert_eq!(
+            role("Microsoft.Resources/subscriptions/resourceGroups/write"),
+            Some("Contributor")
+        );
+        assert_eq!(
+            role("Microsoft.Authorization/roleAssignments/write"),
+            Some("Owner")
+        );
+    }
+
+    #[test]
+    fn a_403_names_the_role_and_the_resource_group_to_assign_it_on() {
+        let message = "The client 'p1' with object id 'p1' does not have authorization to perform action 'Microsoft.ManagedIdentity/userAssignedIdentities/write' over scope '/subscriptions/s1/resourcegroups/rg-data/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mi' or the scope is invalid. If access was recently granted, please refresh your credentials.";
+        let hint = arm_hint("AuthorizationFailed", message, false);
+        assert!(
+            hint.contains("the least built-in one is Managed Identity Contributor")
+                && hint.contains("wid role assignment create --assignee p1 --role 'Managed Identity Contributor' --scope /subscriptions/s1/resourceGroups/rg-data "),
+            "{hint}"
+        );
+        // At subscription scope, the scope itself.
+        let message = message.replace(
+            "/subscriptions/s1/resourcegroups/rg-data/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mi",
+            "/subscriptions/s1",
+        );
+        let hint = arm_hint("AuthorizationFailed", &message, false);
+        assert!(hint.contains("--scope /subscriptions/s1 "), "{hint}");
+        // A message that is not ARM's shape keeps the plain hint.
+        assert_eq!(arm_hint("AuthorizationFailed", "denied", false), "");
+    }
 }

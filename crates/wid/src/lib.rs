@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod cloud;
 pub mod home;
 pub mod output;
 pub mod server;

@@ -184,6 +184,9 @@ async fn handle(s: &CloudState, request: Request) -> Result<Response, ArmError> 
         ));
     };
     let caller = authenticate(s, &parts.headers)?;
+    if let Some(injected) = s.faults.take("arm") {
+        return Ok(injected);
+    }
     let query: HashMap<String, String> = parts
         .uri
         .query()

@@ -92,3 +92,74 @@ pub async fn validate_assertion<'f>(
             audience: auds[0].into(),
         })
 }
+
+/// Checks an application's own client assertion (a certificate credential, as MSAL signs
+/// it): RS256, `iss` and `sub` the client id, `aud` this tenant's token endpoint, within its
+/// time window, signed by the certificate its `x5t` names, which must be registered on the
+/// application.
+pub async fn validate_certificate_assertion(
+    s: &CloudState,
+    tenant_id: &str,
+    client_id: &str,
+    assertion: &str,
+    now: i64,
+) -> Result<(), Aadsts> {
+    let jwt = UnverifiedJwt::parse(assertion).map_err(|_| Aadsts::MalformedJwt)?;
+    if jwt.alg() != Some("RS256") {
+        return Err(Aadsts::UnsupportedSigningAlgorithm);
+    }
+    let own = |c: &str| {
+        jwt.str_claim(c)
+            .is_some_and(|v| v.eq_ignore_ascii_case(client_id))
+    };
+    let endpoint = |a: &&str| {
+        let a = a.trim_end_matches('/');
+        [
+            format!("/{tenant_id}/oauth2/v2.0/token"),
+            format!("/{tenant_id}/oauth2/token"),
+        ]
+        .iter()
+        .any(|e| a.len() > e.len() && a[a.len() - e.len()..].eq_ignore_ascii_case(e))
+    };
+    if !own("iss") || !own("sub") || !jwt.audiences().iter().any(endpoint) {
+        return Err(Aadsts::MalformedJwt);
+    }
+    let exp = jwt.time_claim("exp").ok_or(Aadsts::MalformedJwt)?;
+    let nbf = jwt.time_claim("nbf").unwrap_or(0);
+    let skew = s.config.clock_skew;
+    if now + skew < nbf || now - skew >= exp {
+        return Err(Aadsts::AssertionTimeRange {
+            now,
+            not_before: nbf,
+            expires: exp,
+        });
+    }
+    let x5t = jwt
+        .header
+        .get("x5t")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    let not_found = || Aadsts::CertificateNotFound {
+        thumbprint: wid_jose::b64url_decode(x5t)
+            .map(|d| d.iter().map(|b| format!("{b:02X}")).collect())
+            .unwrap_or_else(|_| x5t.to_string()),
+        client_id: client_id.to_string(),
+    };
+    let jwk = match s
+        .store
+        .find_application_certificate(tenant_id, client_id, x5t)
+        .await
+    {
+        Ok(Some(j)) => j,
+        Ok(None) => return Err(not_found()),
+        Err(e) => {
+            tracing::error!(error = %e, "store failed during token exchange");
+            return Err(Aadsts::TransientError);
+        }
+    };
+    let jwk: wid_jose::Jwk = serde_json::from_str(&jwk).map_err(|e| {
+        tracing::error!(error = %e, "a stored certificate key is not a JWK");
+        Aadsts::TransientError
+    })?;
+    jwt.verify(&jwk).map_err(|_| Aadsts::InvalidSignature)
+}

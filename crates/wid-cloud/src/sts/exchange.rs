@@ -6,7 +6,7 @@ use serde_json::json;
 use wid_model::aadsts::{Aadsts, JWT_BEARER};
 use wid_model::resources::{first_party, is_well_formed_scope};
 
-use super::assertion::validate_assertion;
+use super::assertion::{validate_assertion, validate_certificate_assertion};
 use crate::keys::Purpose;
 use crate::state::CloudState;
 
@@ -310,16 +310,19 @@ pub async fn exchange(
             if t != JWT_BEARER {
                 return Err(Aadsts::InvalidClientAssertionType { value: t.into() });
             }
-            let fics = match &principal {
+            match &principal {
                 Principal::Identity(i) => {
-                    s.store.list_fics(&i.principal_id).await.map_err(|e| {
+                    let fics = s.store.list_fics(&i.principal_id).await.map_err(|e| {
                         tracing::error!(error = %e, "store failed during token exchange");
                         Aadsts::TransientError
-                    })?
+                    })?;
+                    validate_assertion(s, assertion, &fics, now).await?;
                 }
-                Principal::Application(_) => Vec::new(),
-            };
-            validate_assertion(s, assertion, &fics, now).await?;
+                Principal::Application(a) => {
+                    validate_certificate_assertion(s, &tenant.id, &a.client_id, assertion, now)
+                        .await?;
+                }
+            }
         }
         (Principal::Identity(i), None, Some(_)) => {
             return Err(Aadsts::ManagedIdentitySecretNotAllowed {
@@ -342,7 +345,12 @@ pub async fn exchange(
             object_id: a.principal_id.clone(),
             app_id: a.client_id.clone(),
             mirid: None,
-            appidacr: "1",
+            // 1 for a client secret, 2 for a certificate.
+            appidacr: if p.client_assertion.is_some() {
+                "2"
+            } else {
+                "1"
+            },
         },
     };
     sign_access_token(s, &tenant.id, &subject, resource, now)

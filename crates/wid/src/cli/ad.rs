@@ -21,6 +21,9 @@ pub enum AdCommand {
     /// Applications: register a user's own API as a resource principal.
     #[command(subcommand)]
     App(AppCommand),
+    /// Service principals with a certificate (`ad_sp.rs`).
+    #[command(subcommand)]
+    Sp(super::ad_sp::SpCommand),
 }
 
 /// `wid ad app ...`
@@ -56,23 +59,27 @@ pub struct AppCreate {
 
 /// Runs `wid ad ...`.
 pub async fn run(ctx: &Context, cmd: AdCommand) -> Result<(), CliError> {
-    let client = ctx.client()?;
+    let cmd = match cmd {
+        AdCommand::Sp(c) => return super::ad_sp::run(ctx, c).await,
+        AdCommand::App(c) => c,
+    };
+    let client = ctx.client().await?;
     match cmd {
-        AdCommand::App(AppCommand::Create(a)) => {
+        AppCommand::Create(a) => {
             let body = json!({"displayName": a.display_name, "identifierUris": a.identifier_uris});
             let (_, v) = client
                 .graph(Method::POST, "/v1.0/applications", Some(&body))
                 .await?;
             print_item(ctx.output, &v, &COLUMNS);
         }
-        AdCommand::App(AppCommand::List) => {
+        AppCommand::List => {
             let (_, v) = client
                 .graph(Method::GET, "/v1.0/applications", None)
                 .await?;
             let rows: Vec<Value> = v["value"].as_array().cloned().unwrap_or_default();
             print_list(ctx.output, &rows, &COLUMNS);
         }
-        AdCommand::App(AppCommand::Delete(a)) => {
+        AppCommand::Delete(a) => {
             // As `az ad app delete --id`: an application id is resolved to the object id.
             let (_, v) = client
                 .graph(Method::GET, "/v1.0/applications", None)

@@ -270,7 +270,7 @@ pub async fn run(ctx: &Context, cmd: DeploymentCommand) -> Result<(), CliError> 
                 );
                 return Ok(());
             };
-            let client = ctx.client()?;
+            let client = ctx.client().await?;
             let base = asg
                 .get("identity_id")
                 .and_then(Value::as_str)
@@ -324,7 +324,7 @@ const COMPONENT_COLUMNS: [(&str, &str); 3] = [
 
 async fn assign(ctx: &Context, a: AssignArgs) -> Result<(), CliError> {
     let (d, v) = load(ctx, &a.name).await?;
-    let client = ctx.client()?;
+    let client = ctx.client().await?;
     let sub = client.target.subscription_id.clone();
     let identity_path = format!(
         "/subscriptions/{sub}/resourceGroups/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}",

@@ -43,7 +43,7 @@ pub struct GroupCreate {
 
 /// Runs `wid group ...`.
 pub async fn run(ctx: &Context, cmd: GroupCommand) -> Result<(), CliError> {
-    let client = ctx.client()?;
+    let client = ctx.client().await?;
     let sub = client.target.subscription_id.clone();
     let path = |n: &str| -> Result<String, CliError> {
         if n.is_empty() || n.contains(['/', '?', '#', '%']) {

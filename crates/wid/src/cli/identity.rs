@@ -216,7 +216,7 @@ fn parse_tags(tags: &[String]) -> Result<serde_json::Map<String, Value>, CliErro
 
 /// Runs `wid identity ...`.
 pub async fn run(ctx: &Context, cmd: IdentityCommand) -> Result<(), CliError> {
-    let client = ctx.client()?;
+    let client = ctx.client().await?;
     let sub = client.target.subscription_id.clone();
     match cmd {
         IdentityCommand::Create(a) => {

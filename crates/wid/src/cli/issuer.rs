@@ -151,7 +151,7 @@ pub async fn write_token_file(
     sa: &str,
     file: &std::path::Path,
 ) -> Result<String, CliError> {
-    let client = ctx.client()?;
+    let client = ctx.client().await?;
     let a = TokenArgs {
         namespace: ns.to_string(),
         service_account: sa.to_string(),
@@ -187,7 +187,7 @@ pub async fn run(ctx: &Context, cmd: IssuerCommand) -> Result<(), CliError> {
     match cmd {
         IssuerCommand::Url => println!("{}", issuer_url(ctx).await?),
         IssuerCommand::Token(a) => {
-            let client = ctx.client()?;
+            let client = ctx.client().await?;
             match &a.write {
                 None => {
                     let (token, _) = request_token(ctx, &client, &a).await?;
@@ -242,7 +242,7 @@ pub async fn run(ctx: &Context, cmd: IssuerCommand) -> Result<(), CliError> {
             }
         }
         IssuerCommand::RotateKeys(a) => {
-            let client = ctx.client()?;
+            let client = ctx.client().await?;
             let url = format!(
                 "{}/issuer/keys/rotate?purpose={}",
                 ctx.endpoint(),

@@ -1,7 +1,9 @@
 //! The command line: `wid up`, `wid identity ...`, `wid group ...`, `wid issuer ...`,
-//! `wid env`, `wid doctor`. Flag names follow `az` for cloud resources.
+//! `wid env`, `wid doctor`, `wid account`. Flag names follow `az` for cloud resources.
 
+mod account;
 mod ad;
+mod ad_sp;
 mod connections;
 mod deployment;
 mod doctor;
@@ -19,7 +21,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use wid_model::{Clock, CloudProfile, SystemClock};
 
-use crate::client::{ClientError, WidClient, local_endpoint};
+use crate::client::{ClientError, CredentialKind, WidClient, local_endpoint};
 use crate::home::Home;
 use crate::output::Format;
 
@@ -34,12 +36,20 @@ pub struct Cli {
     /// A CA certificate to trust for the local cloud (default: $WID_HOME/ca.pem).
     #[arg(long, global = true, env = "WID_CA_FILE")]
     pub ca_file: Option<String>,
-    /// The cloud: local (the stand-in), AzureCloud, AzureUSGovernment, AzureChinaCloud.
+    /// The cloud: local (the stand-in), AzureCloud, AzureUSGovernment, AzureChinaCloud, or
+    /// any cloud registered in the Azure CLI (`az cloud register`), whose endpoints
+    /// `az cloud show` gives.
     #[arg(long, global = true, env = "WID_CLOUD", default_value = "local")]
     pub cloud: String,
-    /// The subscription (default: the local default, or AZURE_SUBSCRIPTION_ID).
+    /// The subscription, an id or a name (default: the local default; for other clouds
+    /// AZURE_SUBSCRIPTION_ID, else the Azure CLI's default when it signs wid in).
     #[arg(long, global = true)]
     pub subscription: Option<String>,
+    /// The one credential to sign in with on a cloud other than local (default: the first
+    /// that has an identity, in this order: env, workload-identity, managed-identity,
+    /// azure-cli).
+    #[arg(long, global = true, env = "WID_CREDENTIAL", value_enum)]
+    pub credential: Option<CredentialKind>,
     /// Output format.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Format::Table)]
     pub output: Format,
@@ -78,8 +88,11 @@ pub enum Command {
     Token(token::TokenArgs),
     /// Diagnose a workload identity connection: name the first cause and its fix.
     Doctor(doctor::DoctorArgs),
+    /// Who wid acts as on the cloud, as `az account`.
+    #[command(subcommand)]
+    Account(account::AccountCommand),
     /// Applications in the directory (Microsoft Graph), as `az ad`: register your own API as
-    /// a resource principal.
+    /// a resource principal; service principals with a certificate.
     #[command(subcommand)]
     Ad(ad::AdCommand),
 }
@@ -123,6 +136,8 @@ pub struct Context {
     pub ca_file: Option<String>,
     /// `--subscription`.
     pub subscription: Option<String>,
+    /// `--credential`.
+    pub credential: Option<CredentialKind>,
     /// `--output`.
     pub output: Format,
     /// The clock.
@@ -135,9 +150,18 @@ impl Context {
         local_endpoint(&self.home, self.endpoint.as_deref())
     }
 
-    /// An authenticated client for the chosen cloud.
-    pub fn client(&self) -> Result<WidClient, ClientError> {
+    /// An authenticated client for the chosen cloud: the local administrator, or the
+    /// operator's credential chain (which signs in here, to learn the subscription).
+    pub async fn client(&self) -> Result<WidClient, ClientError> {
         if self.cloud.name == "local" {
+            if let Some(k) = self.credential {
+                return Err(ClientError::Config(format!(
+                    "--credential {} is for clouds other than local: locally wid acts as the administrator in $WID_HOME/admin.json\nhint: to act as another identity against `wid up`, register it in the Azure CLI and name it: az cloud register -n wid --endpoint-resource-manager {}; then wid --cloud wid --credential {} ...",
+                    k.flag(),
+                    self.endpoint(),
+                    k.flag()
+                )));
+            }
             Ok(WidClient::local(
                 &self.home,
                 &self.endpoint(),
@@ -146,31 +170,39 @@ impl Context {
             )?
             .with_subscription(self.subscription.as_deref()))
         } else {
-            WidClient::cloud(self.cloud, self.subscription.as_deref(), self.clock.clone())
+            WidClient::cloud(
+                self.cloud,
+                self.subscription.as_deref(),
+                self.credential,
+                self.clock.clone(),
+            )
+            .await
         }
+    }
+}
+
+/// The profile of a built-in cloud, else of a cloud registered in the Azure CLI.
+async fn resolve_cloud(name: &str) -> Result<&'static CloudProfile, String> {
+    if let Some(c) = CloudProfile::by_name(name) {
+        return Ok(c);
+    }
+    let cli = wid_credential::AzureCliCredential::new(None, Arc::new(SystemClock));
+    match cli.cloud_show(name).await {
+        Ok(c) => Ok(crate::cloud::registered(c)),
+        Err(wid_credential::CredentialError::Unavailable { reason, .. }) => Err(format!(
+            "unknown cloud '{name}': it is not built in ({}), and the Azure CLI, where it could be registered, is not available: {reason}",
+            CloudProfile::names().join(", ")
+        )),
+        Err(e) => Err(format!(
+            "unknown cloud '{name}': it is not built in ({}): {e}",
+            CloudProfile::names().join(", ")
+        )),
     }
 }
 
 /// Runs the command line and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Some(cloud) = CloudProfile::by_name(&cli.cloud) else {
-        eprintln!(
-            "error: unknown cloud '{}'; use one of: {}",
-            cli.cloud,
-            CloudProfile::names().join(", ")
-        );
-        return ExitCode::from(2);
-    };
-    let ctx = Context {
-        home: Home::from_env(),
-        cloud,
-        endpoint: cli.endpoint.clone(),
-        ca_file: cli.ca_file.clone(),
-        subscription: cli.subscription.clone(),
-        output: cli.output,
-        clock: Arc::new(SystemClock),
-    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -180,6 +212,23 @@ pub fn main() -> ExitCode {
             eprintln!("error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
+    };
+    let cloud = match runtime.block_on(resolve_cloud(&cli.cloud)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let ctx = Context {
+        home: Home::from_env(),
+        cloud,
+        endpoint: cli.endpoint.clone(),
+        ca_file: cli.ca_file.clone(),
+        subscription: cli.subscription.clone(),
+        credential: cli.credential,
+        output: cli.output,
+        clock: Arc::new(SystemClock),
     };
     let result = runtime.block_on(async move {
         match cli.command {
@@ -193,6 +242,7 @@ pub fn main() -> ExitCode {
             Command::Role(c) => role::run(&ctx, c).await,
             Command::Deployment(c) => deployment::run(&ctx, c).await,
             Command::Doctor(a) => doctor::run(&ctx, a).await,
+            Command::Account(c) => account::run(&ctx, c).await,
             Command::Ad(c) => ad::run(&ctx, c).await,
         }
     });

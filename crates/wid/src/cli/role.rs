@@ -141,7 +141,7 @@ fn check_scope(scope: &str) -> Result<(), CliError> {
 
 /// Runs `wid role ...`.
 pub async fn run(ctx: &Context, cmd: RoleCommand) -> Result<(), CliError> {
-    let client = ctx.client()?;
+    let client = ctx.client().await?;
     let sub = client.target.subscription_id.clone();
     match cmd {
         RoleCommand::Definition(DefinitionCommand::List) => {

@@ -5,6 +5,7 @@ mod common;
 
 mod airflow_export;
 mod arm_rules;
+mod az;
 mod az_cli;
 mod cli_connections;
 mod cli_deployments;
@@ -19,6 +20,7 @@ mod hostile;
 mod issuer;
 mod js_sdk;
 mod managed_identity;
+mod operator;
 mod persistence;
 mod provisioning_shapes;
 mod schemathesis;

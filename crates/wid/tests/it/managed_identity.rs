@@ -443,7 +443,7 @@ async fn firewall(status: StatusCode, body: &'static str) -> String {
 fn assert_explains_no_identity(err: &str, endpoint: &str) {
     for needle in [
         "DefaultAzureCredential failed to retrieve a token",
-        "EnvironmentCredential: skipped (AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are not all set)",
+        "EnvironmentCredential: skipped (AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH) are not all set)",
         "WorkloadIdentityCredential: skipped",
         "AZURE_FEDERATED_TOKEN_FILE",
         "ManagedIdentityCredential: skipped",

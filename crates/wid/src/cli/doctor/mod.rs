@@ -93,9 +93,16 @@ pub async fn diagnose(ctx: &Context, a: &DoctorArgs) -> Result<Report, CliError>
         .scope
         .clone()
         .unwrap_or_else(|| format!("{}/.default", ctx.cloud.arm_resource));
-    let operator = ctx
-        .client()
-        .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string());
+    // The operator's sign-in (on a cloud other than local, the credential chain, which may
+    // run the Azure CLI) is bounded like every network check.
+    let sign_in_budget = net.budget();
+    let operator = match tokio::time::timeout(sign_in_budget, ctx.client()).await {
+        Ok(r) => r.map_err(|e| e.to_string().lines().next().unwrap_or("").to_string()),
+        Err(_) => Err(format!(
+            "signing in did not finish within {:.1} s (raise --timeout)",
+            sign_in_budget.as_secs_f64()
+        )),
+    };
 
     // The network checks, concurrently, each bounded.
     let clock = ctx.clock.clone();

@@ -208,7 +208,7 @@ async fn local_env(ctx: &Context, a: EnvArgs) -> Result<EnvOutput, CliError> {
         let identity_id = v["assignment"]["identity_id"].as_str().ok_or_else(|| {
             CliError::Message(format!("deployment {dep} has no identity: run `wid deployment assign-identity {dep} --identity-name <name> --resource-group <rg>`"))
         })?;
-        let client = ctx.client()?;
+        let client = ctx.client().await?;
         let (_, ident) = client
             .arm(
                 reqwest::Method::GET,
