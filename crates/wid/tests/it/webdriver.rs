@@ -68,7 +68,16 @@ impl Browser {
                 "binary": chromium_binary(),
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                          "--window-size=1280,800", "--hide-scrollbars", "--force-device-scale-factor=1",
-                         "--no-proxy-server", "--lang=en-US"]
+                         "--no-proxy-server", "--lang=en-US",
+                         // Loopback only: Chromium resolves no name but the test's own host
+                         // (no DNS query leaves the machine), and its background services
+                         // (updates, sync, autofill, safe browsing) stay off.
+                         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+                         "--disable-background-networking", "--disable-component-update",
+                         "--disable-sync", "--disable-default-apps", "--no-first-run",
+                         "--disable-domain-reliability", "--disable-client-side-phishing-detection",
+                         "--no-pings", "--dns-prefetch-disable",
+                         "--disable-features=AutofillServerCommunication,OptimizationHints,MediaRouter,Translate,NetworkTimeServiceQuerying,CertificateTransparencyComponentUpdater"]
             }
         }}});
         let r: Value = http
