@@ -13,6 +13,7 @@ mod cli_env;
 mod cli_session;
 mod connections_api;
 mod connections_export_api;
+mod crash;
 mod credential;
 mod doctor;
 mod generated_requests;
