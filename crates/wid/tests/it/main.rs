@@ -13,6 +13,7 @@ mod cli_session;
 mod connections_api;
 mod connections_export_api;
 mod credential;
+mod deployment_secrets_api;
 mod doctor;
 mod hostile;
 mod issuer;
