@@ -4,6 +4,7 @@
 mod common;
 
 mod airflow_export;
+mod airflow_secrets_backend;
 mod arm_rules;
 mod az_cli;
 mod cli_connections;
