@@ -14,7 +14,9 @@
 //! connection can only come from the backend):
 //! - prod: the task reads `azure_wi`, gets a token through the provider's own credential and
 //!   lists, through `azure-mgmt-resource`, exactly the resource group its identity is Reader on;
-//!   an id wid does not hold falls through to `AIRFLOW_CONN_LOCAL_ONLY`;
+//!   with the same credential it writes and reads a blob in Azurite (npm `azurite`, from
+//!   `crates/wid/tests/azurite`, `--oauth basic` over HTTPS with wid's certificate, telemetry
+//!   off); an id wid does not hold falls through to `AIRFLOW_CONN_LOCAL_ONLY`;
 //! - staging (same identity, same connection, another `subscriptionId` override): sees it;
 //! - a worker of `other` (another identity) configured for prod: refused, the run fails, and
 //!   the task's error is wid's 403 naming the identity and the deployment.
@@ -84,9 +86,10 @@ fn backend_unit_tests() {
 fn dags_test(
     home: &Path,
     airflow_home: &Path,
+    azurite: &str,
     component_of: &str,
     backend_for: &str,
-) -> (Output, Option<Value>, Option<Value>) {
+) -> (Output, Option<Value>, Option<Value>, Option<Value>) {
     let pod = ok(wid(
         home,
         &["env", "--deployment", component_of, "--component", "worker"],
@@ -117,6 +120,8 @@ fn dags_test(
         )
         .env("AIRFLOW_CONN_LOCAL_ONLY", "http://local.example")
         .env("WID_DAG_RESULTS", &results)
+        .env("WID_DAG_RUN_NAME", format!("{component_of}-{backend_for}"))
+        .env("AZURITE_BLOB_URL", azurite)
         .envs(airflow_offline(airflow_home))
         .output()
         .unwrap();
@@ -125,7 +130,12 @@ fn dags_test(
             .ok()
             .map(|b| serde_json::from_slice::<Value>(&b).unwrap())
     };
-    (out, read("list_resource_groups"), read("fall_through"))
+    (
+        out,
+        read("list_resource_groups"),
+        read("blob_round_trip"),
+        read("fall_through"),
+    )
 }
 
 /// Airflow offline in `airflow_home`: SQLite, no examples, no DNS, no telemetry; the DAGs of
@@ -167,6 +177,65 @@ fn airflow_offline(airflow_home: &Path) -> Vec<(String, String)> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect()
+}
+
+/// Azurite's blob service on a free loopback port, HTTPS with wid's own certificate (which
+/// wid's CA bundle, in the pod environment, trusts), accepting bearer tokens (`--oauth
+/// basic`: issuer, audience and expiry checked), telemetry off; killed on drop.
+struct Azurite {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Azurite {
+    fn start(home: &Path, dir: &Path) -> Azurite {
+        let bin = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/azurite/node_modules/.bin/azurite-blob");
+        assert!(
+            bin.exists(),
+            "Azurite is needed: run ./scripts/test (npm ci in crates/wid/tests/azurite)"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(bin)
+            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
+            .args(["--oauth", "basic", "--cert"])
+            .arg(home.join("server.pem"))
+            .arg("--key")
+            .arg(home.join("server-key.pem"))
+            .args([
+                "--disableTelemetry",
+                "--skipApiVersionCheck",
+                "--inMemoryPersistence",
+                "--silent",
+            ])
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start azurite");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "azurite did not listen"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Azurite {
+            child,
+            url: format!("https://127.0.0.1:{port}/devstoreaccount1"),
+        }
+    }
+}
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn text(o: &Output) -> String {
@@ -273,6 +342,8 @@ fn dags_run_through_the_backend() {
         ));
     }
 
+    let azurite = Azurite::start(&home, dir.path());
+
     // One Airflow metadata database for the three runs.
     let airflow_home = dir.path().join("airflow");
     std::fs::create_dir_all(&airflow_home).unwrap();
@@ -288,7 +359,7 @@ fn dags_run_through_the_backend() {
     assert!(out.status.success(), "airflow db migrate: {}", text(&out));
 
     // prod: exactly the group its identity may read; local_only from Airflow's next source.
-    let (out, groups, fell) = dags_test(&home, &airflow_home, "prod", "prod");
+    let (out, groups, blob, fell) = dags_test(&home, &airflow_home, &azurite.url, "prod", "prod");
     assert!(out.status.success(), "prod run failed:\n{}", text(&out));
     assert_eq!(
         groups,
@@ -296,11 +367,20 @@ fn dags_run_through_the_backend() {
         "{}",
         text(&out)
     );
+    assert_eq!(
+        blob,
+        Some(
+            serde_json::json!({"blob": "prod-prod.txt", "read": "written by prod-prod through wid"})
+        ),
+        "{}",
+        text(&out)
+    );
     assert_eq!(fell, Some(serde_json::json!({"host": "local.example"})));
 
     // staging: the same connection with staging's override (a subscription the stand-in does
     // not have, so ARM says so).
-    let (out, groups, _) = dags_test(&home, &airflow_home, "staging", "staging");
+    let (out, groups, blob, _) =
+        dags_test(&home, &airflow_home, &azurite.url, "staging", "staging");
     assert!(out.status.success(), "staging run failed:\n{}", text(&out));
     assert_eq!(
         groups,
@@ -308,12 +388,17 @@ fn dags_run_through_the_backend() {
         "{}",
         text(&out)
     );
+    assert_eq!(
+        blob.unwrap()["read"],
+        "written by staging-staging through wid"
+    );
 
     // A worker of `other` (identity other-mi) pointed at prod: refused, and the task says why.
-    let (out, groups, _) = dags_test(&home, &airflow_home, "other", "prod");
+    let (out, groups, blob, fell) = dags_test(&home, &airflow_home, &azurite.url, "other", "prod");
     let log = text(&out);
     assert!(!out.status.success(), "{log}");
-    assert_eq!(groups, None, "{log}");
+    // wid's refusal is authoritative: no task got any connection, not even `local_only`.
+    assert_eq!((groups, blob, fell), (None, None, None), "{log}");
     let other = identity_json(&home, "other-mi");
     assert!(
         log.contains(

@@ -4,6 +4,8 @@
   configured secrets backend), builds the Azure provider's own credential from the
   connection's two fields (``get_sync_default_azure_credential``) and lists resource groups in
   the connection's ``subscriptionId`` with the real ARM SDK (``azure-mgmt-resource``).
+- ``blob_round_trip``: with the same credential, writes a blob to Azure Storage (Azurite at
+  ``$AZURITE_BLOB_URL`` in the tests) and reads it back.
 - ``fall_through``: reads ``local_only``, which wid does not hold, so Airflow finds it in its
   next source (``AIRFLOW_CONN_LOCAL_ONLY``).
 
@@ -58,11 +60,33 @@ def azure_through_wid() -> None:
         _record("list_resource_groups", seen)
 
     @task
+    def blob_round_trip() -> None:
+        from azure.storage.blob import BlobServiceClient
+
+        from airflow.providers.microsoft.azure.utils import get_sync_default_azure_credential
+
+        extra = BaseHook.get_connection("azure_wi").extra_dejson
+        credential = get_sync_default_azure_credential(
+            managed_identity_client_id=extra["managed_identity_client_id"],
+            workload_identity_tenant_id=extra["workload_identity_tenant_id"],
+        )
+        service = BlobServiceClient(os.environ["AZURITE_BLOB_URL"], credential=credential, retry_total=0)
+        container = service.get_container_client("airflow")
+        if not container.exists():
+            container.create_container()
+        name = f"{os.environ['WID_DAG_RUN_NAME']}.txt"
+        body = f"written by {os.environ['WID_DAG_RUN_NAME']} through wid"
+        container.upload_blob(name, body.encode(), overwrite=True)
+        read = container.download_blob(name).readall().decode()
+        _record("blob_round_trip", {"blob": name, "read": read})
+
+    @task
     def fall_through() -> None:
         conn = BaseHook.get_connection("local_only")
         _record("fall_through", {"host": conn.host})
 
     list_resource_groups()
+    blob_round_trip()
     fall_through()
 
 
