@@ -140,6 +140,17 @@ def test_the_admin_key_is_the_local_fallback(wid: Wid, monkeypatch: pytest.Monke
         bad.get_connection("pg_prod")
 
 
+def test_the_pods_identity_wins_over_a_stray_admin_key(wid: Wid, pod, monkeypatch: pytest.MonkeyPatch) -> None:
+    pod("other", "worker")
+    monkeypatch.setenv("WID_API_KEY", wid.api_key)
+    # other's worker, even with the admin key in its environment, is still other's identity.
+    with pytest.raises(WidAccessDenied, match="HTTP 403"):
+        WidSecretsBackend(endpoint=wid.endpoint, deployment="prod").get_connection("azure_wi")
+    # Without the webhook's variables, WID_API_KEY is the local fallback.
+    monkeypatch.delenv("AZURE_FEDERATED_TOKEN_FILE")
+    assert WidSecretsBackend(endpoint=wid.endpoint, deployment="prod").get_connection("pg_prod").password == "p@ss/w:rd"
+
+
 def closed_port() -> int:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -76,6 +76,13 @@ class _Credential(Protocol):
     def get_token(self, *scopes: str, **kwargs: Any) -> _Token: ...
 
 
+_WEBHOOK_VARIABLES = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE")
+
+
+def _webhook_variables_set() -> bool:
+    return all(os.environ.get(v) for v in _WEBHOOK_VARIABLES)
+
+
 def _detail(resp: requests.Response) -> str:
     try:
         body = resp.json()
@@ -94,7 +101,8 @@ class WidSecretsBackend(BaseSecretsBackend):  # type: ignore[misc,valid-type]
     :param cache_ttl: seconds an answer (or a miss) is reused; 0 turns the cache off.
     :param timeout: bound in seconds on each request to wid and to the token service.
     :param ca_bundle: CA file that signs wid's certificate (``REQUESTS_CA_BUNDLE`` otherwise).
-    :param api_key: the administrator key (the local fallback; ``WID_API_KEY``).
+    :param api_key: the administrator key (the local fallback; ``WID_API_KEY`` is read only
+        when the webhook's variables are not all set).
     :param api_key_file: a file holding the administrator key (``$WID_HOME/api-key``).
     :param scope: the scope of the token presented to wid.
     :param credential: anything with azure-identity's ``get_token``; by default a
@@ -138,7 +146,8 @@ class WidSecretsBackend(BaseSecretsBackend):  # type: ignore[misc,valid-type]
         if api_key is None and api_key_file:
             with open(api_key_file, encoding="utf-8") as f:
                 api_key = f.read().strip()
-        if api_key is None and credential is None:
+        if api_key is None and credential is None and not _webhook_variables_set():
+            # The local fallback: only where the pod has no workload identity.
             api_key = os.environ.get("WID_API_KEY") or None
         self._api_key = api_key
         self._credential = credential
@@ -188,7 +197,13 @@ class WidSecretsBackend(BaseSecretsBackend):  # type: ignore[misc,valid-type]
             # A token wid no longer accepts (expired meanwhile): one retry with a new one.
             resp = self._get(url, conn_id, fresh=True)
         if resp.status_code == 200:
-            body = resp.json()
+            try:
+                body = resp.json()
+            except ValueError:
+                raise WidError(
+                    f"wid at {self.endpoint} answered connection `{conn_id}` with something "
+                    f"that is not JSON ({resp.headers.get('content-type')}): is the endpoint wid?"
+                ) from None
             conn = {
                 k: body.get(k)
                 for k in ("conn_type", "description", "host", "login", "password", "schema", "port", "extra")
@@ -264,11 +279,7 @@ class WidSecretsBackend(BaseSecretsBackend):  # type: ignore[misc,valid-type]
             ) from None
 
     def _workload_identity(self) -> _Credential:
-        missing = [
-            v
-            for v in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE")
-            if not os.environ.get(v)
-        ]
+        missing = [v for v in _WEBHOOK_VARIABLES if not os.environ.get(v)]
         if missing:
             raise WidAccessDenied(
                 f"WidSecretsBackend has no identity to present to wid at {self.endpoint}: "
