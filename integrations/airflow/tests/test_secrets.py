@@ -231,3 +231,8 @@ def test_a_token_near_expiry_is_renewed(wid: Wid, pod, monkeypatch: pytest.Monke
     assert backend._token is not first
     assert backend._token.token != first.token
     assert wid.stats()["token_requests"] == before + 2
+
+
+def test_an_unknown_option_is_refused(wid: Wid) -> None:
+    with pytest.raises(TypeError, match="cache_tll"):
+        WidSecretsBackend(endpoint=wid.endpoint, deployment="prod", cache_tll=5)  # type: ignore[call-arg]

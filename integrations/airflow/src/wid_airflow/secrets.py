@@ -122,7 +122,6 @@ class WidSecretsBackend(BaseSecretsBackend):  # type: ignore[misc,valid-type]
         scope: str = DEFAULT_SCOPE,
         credential: _Credential | None = None,
         clock: Callable[[], float] | None = None,
-        **kwargs: Any,
     ) -> None:
         super().__init__()
         endpoint = endpoint or os.environ.get("WID_ENDPOINT")
@@ -154,6 +153,8 @@ class WidSecretsBackend(BaseSecretsBackend):  # type: ignore[misc,valid-type]
         self._own_credential = credential is None
         self._token: _Token | None = None
         self._lock = threading.Lock()
+        # Held while a token is fetched, so that cached lookups never wait for the network.
+        self._token_lock = threading.Lock()
         self._cache: dict[str, tuple[float, str | None]] = {}
         self._session = requests.Session()
         bundle = ca_bundle or os.environ.get("REQUESTS_CA_BUNDLE")
@@ -255,7 +256,7 @@ class WidSecretsBackend(BaseSecretsBackend):  # type: ignore[misc,valid-type]
     def _bearer(self, fresh: bool) -> str:
         if self._api_key is not None:
             return self._api_key
-        with self._lock:
+        with self._token_lock:
             token = self._token
             if fresh or token is None or token.expires_on - self._clock() <= TOKEN_REFRESH_MARGIN:
                 if fresh and self._own_credential:
