@@ -56,8 +56,9 @@ def test_the_pods_identity_reads_its_deployments_connection_with_overrides(wid: 
     # The same identity is assigned to staging: it reads staging's override too.
     staging = WidSecretsBackend(endpoint=wid.endpoint, deployment="staging")
     assert staging.get_connection("azure_wi").extra_dejson["subscriptionId"] == STAGING_SUB
-    # WID_ENDPOINT (which `wid env` prints) and WID_DEPLOYMENT stand in for the kwargs.
-    assert WidSecretsBackend(deployment="prod").get_connection("azure_wi") is not None
+    # WID_ENDPOINT and WID_DEPLOYMENT, which `wid env` prints, stand in for the kwargs.
+    assert (env["WID_ENDPOINT"], env["WID_DEPLOYMENT"]) == (wid.endpoint, "prod")
+    assert WidSecretsBackend().get_connection("azure_wi").extra_dejson["subscriptionId"] == OTHER_SUB
 
 
 def test_answers_and_misses_are_cached_for_cache_ttl(wid: Wid, pod) -> None:
