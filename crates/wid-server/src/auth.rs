@@ -63,8 +63,8 @@ impl StsVerifier {
         found
     }
 
-    /// Checks signature, issuer, audience and expiry.
-    pub async fn verify(&self, token: &str, now: i64) -> Result<String, &'static str> {
+    /// Checks signature, issuer, audience and expiry; returns the caller it names.
+    pub async fn verify(&self, token: &str, now: i64) -> Result<Caller, &'static str> {
         let jwt = UnverifiedJwt::parse(token).map_err(|_| "not a JWT")?;
         if jwt.alg() != Some("RS256") {
             return Err("not RS256");
@@ -85,7 +85,14 @@ impl StsVerifier {
         if jwt.time_claim("exp").is_none_or(|e| now >= e) {
             return Err("expired");
         }
-        Ok(jwt.str_claim("oid").unwrap_or("").to_string())
+        Ok(Caller::Principal {
+            oid: jwt.str_claim("oid").unwrap_or("").to_string(),
+            appid: jwt
+                .str_claim("appid")
+                .or_else(|| jwt.str_claim("azp"))
+                .unwrap_or("")
+                .to_string(),
+        })
     }
 }
 
@@ -96,8 +103,12 @@ pub enum Caller {
     Admin,
     /// A principal with a token for `api://wid`.
     Principal {
-        /// The token's `oid` claim.
+        /// The token's `oid` claim: the principal's object id (a managed identity's
+        /// `principalId`).
         oid: String,
+        /// The token's `appid` claim (v1; `azp` in v2): the client id (a managed identity's
+        /// `clientId`).
+        appid: String,
     },
 }
 
@@ -115,7 +126,7 @@ impl ApiAuth {
     pub async fn check(&self, headers: &HeaderMap, now: i64) -> Result<String, ApiError> {
         Ok(match self.caller(headers, now).await? {
             Caller::Admin => "admin".into(),
-            Caller::Principal { oid } => oid,
+            Caller::Principal { oid, .. } => oid,
         })
     }
 
@@ -127,11 +138,23 @@ impl ApiAuth {
         now: i64,
         route: &str,
     ) -> Result<(), ApiError> {
+        self.require_admin_for(headers, now, |oid| format!(
+            "{route} returns passwords and secret extras in clear, so only the administrator may call it; the caller is principal `{oid}`, authenticated with a token. Call it with the admin key in $WID_HOME/api-key (as `wid connections export` does), or read the masked `GET /api/v2/connections`."
+        ))
+        .await
+    }
+
+    /// Authenticates a request and lets only the administrator through; a valid token of any
+    /// other principal gets 403 with `why(oid)` as its detail.
+    pub async fn require_admin_for(
+        &self,
+        headers: &HeaderMap,
+        now: i64,
+        why: impl FnOnce(&str) -> String,
+    ) -> Result<(), ApiError> {
         match self.caller(headers, now).await? {
             Caller::Admin => Ok(()),
-            Caller::Principal { oid } => Err(ApiError::forbidden(format!(
-                "{route} returns passwords and secret extras in clear, so only the administrator may call it; the caller is principal `{oid}`, authenticated with a token. Call it with the admin key in $WID_HOME/api-key (as `wid connections export` does), or read the masked `GET /api/v2/connections`."
-            ))),
+            Caller::Principal { oid, .. } => Err(ApiError::forbidden(why(&oid))),
         }
     }
 
@@ -158,7 +181,6 @@ impl ApiAuth {
             Some(v) if token.contains('.') => v
                 .verify(token, now)
                 .await
-                .map(|oid| Caller::Principal { oid })
                 .map_err(|why| ApiError::unauthorized(format!("Invalid token: {why}"))),
             _ => Err(ApiError::unauthorized("Invalid token")),
         }

@@ -151,7 +151,9 @@ async fn assign(
     Path(name): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    s.auth.check(&h, s.clock.now()).await?;
+    s.auth
+        .require_admin_for(&h, s.clock.now(), |oid| grants_reach(oid, "an assignment"))
+        .await?;
     let v: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::unprocessable("json_invalid", &["body"], e.to_string(), Value::Null)
     })?;
@@ -168,6 +170,13 @@ async fn assign(
         return Err(missing(&name));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The 403 for a principal that writes what decides which secrets an identity may read.
+fn grants_reach(oid: &str, what: &str) -> String {
+    format!(
+        "Writing {what} decides which connections (with their secrets) an identity may read through `GET /api/v2/deployments/{{name}}/secrets/connections/{{conn_id}}`, so only the administrator may write it; the caller is principal `{oid}`, authenticated with a token. Use the admin key in $WID_HOME/api-key (as `wid deployment` does)."
+    )
 }
 
 /// Applies a link's overrides: standard fields (`host`, `login`, `schema`, `port`,
@@ -211,7 +220,9 @@ async fn link(
     Path((name, conn_id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    s.auth.check(&h, s.clock.now()).await?;
+    s.auth
+        .require_admin_for(&h, s.clock.now(), |oid| grants_reach(oid, "a link"))
+        .await?;
     s.store
         .get_deployment(&name)
         .await?

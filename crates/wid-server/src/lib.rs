@@ -6,7 +6,9 @@
 //! - It never imports the stand-in cloud: tokens of the stand-in token service are verified
 //!   the way any resource verifies Entra tokens, with the tenant's JWKS fetched over HTTPS.
 //! - A password leaves the server only through `GET /api/v2/connections:export`
-//!   ([`connection_export`]), which only the administrator may call; every other route
+//!   ([`connection_export`]), which only the administrator may call, and through
+//!   `GET /api/v2/deployments/{name}/secrets/connections/{conn_id}` ([`deployment_secrets`]),
+//!   to the administrator or the identity assigned to that deployment; every other route
 //!   answers `"***"` and redacts sensitive keys of `extra` as Airflow's secrets masker does.
 //! - Handlers parse and map; storage, validation and testing live in service functions.
 
@@ -15,6 +17,7 @@ pub mod body;
 pub mod body_limit;
 pub mod connection_export;
 pub mod connections;
+pub mod deployment_secrets;
 pub mod deployments;
 pub mod error;
 pub mod openapi;
@@ -59,6 +62,7 @@ pub fn app(state: ApiState) -> Router {
         .merge(connections::router())
         .merge(connection_export::router())
         .merge(deployments::router())
+        .merge(deployment_secrets::router())
         .merge(openapi::router())
         .layer(axum::middleware::from_fn(body_limit::limit))
         .with_state(state)

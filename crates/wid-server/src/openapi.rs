@@ -32,6 +32,7 @@ mod tests {
             "/api/v2/connections/{connection_id}",
             "/api/v2/connections/test",
             crate::connection_export::PATH,
+            crate::deployment_secrets::PATH,
         ] {
             assert!(paths.contains_key(p), "{p}");
         }

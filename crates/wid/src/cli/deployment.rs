@@ -330,7 +330,7 @@ async fn assign(ctx: &Context, a: AssignArgs) -> Result<(), CliError> {
         "/subscriptions/{sub}/resourceGroups/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}",
         a.resource_group, a.identity_name
     );
-    client.arm(Method::GET, &identity_path, API, None).await?;
+    let (_, identity) = client.arm(Method::GET, &identity_path, API, None).await?;
     let issuer = match &a.issuer {
         Some(i) => i.clone(),
         None => super::issuer::issuer_url(ctx).await?,
@@ -391,7 +391,9 @@ async fn assign(ctx: &Context, a: AssignArgs) -> Result<(), CliError> {
             Err(e) => return Err(e.into()),
         }
     }
-    let record = json!({"identity_id": identity_path, "identity_name": a.identity_name, "resource_group": a.resource_group, "issuer": issuer, "created": created});
+    // The identity's principal and client ids: a token naming either (`oid`, `appid`) may read
+    // this deployment's linked connections through the secrets route.
+    let record = json!({"identity_id": identity_path, "identity_name": a.identity_name, "resource_group": a.resource_group, "principal_id": identity["properties"]["principalId"], "client_id": identity["properties"]["clientId"], "issuer": issuer, "created": created});
     let (s, v) = api(
         ctx,
         Method::PUT,

@@ -4,6 +4,7 @@
 mod common;
 
 mod airflow_export;
+mod airflow_secrets_backend;
 mod arm_rules;
 mod az;
 mod az_cli;
@@ -15,6 +16,7 @@ mod connections_api;
 mod connections_export_api;
 mod crash;
 mod credential;
+mod deployment_secrets_api;
 mod doctor;
 mod generated_requests;
 mod hostile;

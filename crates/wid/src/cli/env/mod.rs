@@ -21,8 +21,9 @@ pub const WEBHOOK_TOKEN_FILE: &str = "/var/run/secrets/azure/tokens/azure-identi
 #[derive(Debug, Args)]
 pub struct EnvArgs {
     /// The pod environment of a component of this deployment (with --component): the
-    /// identity assigned to it, a fresh token file for the component's service account, and
-    /// its linked connections as AIRFLOW_CONN_* variables.
+    /// identity assigned to it, a fresh token file for the component's service account,
+    /// WID_DEPLOYMENT (for the secrets backend wid_airflow) and its linked connections as
+    /// AIRFLOW_CONN_* variables.
     #[arg(long, requires = "component", conflicts_with_all = ["namespace", "client_id"])]
     deployment: Option<String>,
     /// The component (scheduler, worker, api-server, ...), with --deployment.
@@ -221,6 +222,9 @@ async fn local_env(ctx: &Context, a: EnvArgs) -> Result<EnvOutput, CliError> {
         a.tenant_id = ident["properties"]["tenantId"].as_str().map(String::from);
         a.namespace = v["deployment"]["namespace"].as_str().map(String::from);
         a.service_account = comp["service_account"].as_str().map(String::from);
+        // The deployment wid's Airflow secrets backend (wid_airflow) serves, when its
+        // backend_kwargs do not name one.
+        conn_vars.push(("WID_DEPLOYMENT".into(), dep.clone()));
         // With their secrets: the pod's Airflow needs the real passwords.
         for conn in super::connections::with_secrets(ctx, Some(&dep)).await? {
             let id = conn.conn_id.clone().unwrap_or_default();
