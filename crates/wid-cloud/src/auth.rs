@@ -39,7 +39,7 @@ pub enum AuthError {
 }
 
 /// Reads and verifies the bearer token of a request. The audience is left to the caller.
-pub fn verify_bearer(state: &CloudState, headers: &HeaderMap) -> Result<Caller, AuthError> {
+pub async fn verify_bearer(state: &CloudState, headers: &HeaderMap) -> Result<Caller, AuthError> {
     let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
         return Err(AuthError::Missing);
     };
@@ -55,9 +55,11 @@ pub fn verify_bearer(state: &CloudState, headers: &HeaderMap) -> Result<Caller, 
         return Err(AuthError::Invalid("not RS256"));
     }
     let now = state.clock.now();
-    let key = jwt
-        .kid()
-        .and_then(|kid| state.keys.find(Purpose::Sts, kid, now))
+    let kid = jwt.kid().ok_or(AuthError::Invalid("unknown signing key"))?;
+    let key = state
+        .keys
+        .find_or_reload(&state.store, Purpose::Sts, kid, now)
+        .await
         .ok_or(AuthError::Invalid("unknown signing key"))?;
     jwt.verify(key.public_jwk())
         .map_err(|_| AuthError::Invalid("bad signature"))?;

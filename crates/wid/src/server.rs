@@ -32,6 +32,9 @@ pub struct ServerOptions {
     pub fic_write_hold: Duration,
     /// Bound on fetching an external issuer's metadata.
     pub oidc_fetch_timeout: Duration,
+    /// How often signing keys are read again from the database (another replica may have
+    /// rotated them).
+    pub key_refresh: Duration,
 }
 
 impl ServerOptions {
@@ -44,6 +47,7 @@ impl ServerOptions {
             public_url: None,
             fic_write_hold: Duration::from_millis(100),
             oidc_fetch_timeout: Duration::from_secs(10),
+            key_refresh: Duration::from_secs(5),
         }
     }
 }
@@ -205,6 +209,7 @@ pub async fn start(
     let mut config = CloudConfig::new(endpoint.clone());
     config.fic_write_hold = opts.fic_write_hold;
     config.oidc_fetch_timeout = opts.oidc_fetch_timeout;
+    config.key_refresh = opts.key_refresh;
     config.extra_roots_pem = vec![home.read(&home.ca_cert())?];
     let state = CloudState::new(store, clock, config).await?;
     if let Some(secret) = &state.defaults.new_admin_secret {

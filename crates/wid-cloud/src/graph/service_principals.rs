@@ -152,7 +152,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Response {
     let run = async {
-        let caller = super::authenticate(&s, &headers)?;
+        let caller = super::authenticate(&s, &headers).await?;
         let filter = q.filter.as_deref().map(parse_filter).transpose()?;
         let value: Vec<Value> = principals(&s, &caller.tenant_id)
             .await?
@@ -178,7 +178,7 @@ pub async fn one(
     Path(id): Path<String>,
 ) -> Response {
     let run = async {
-        let caller = super::authenticate(&s, &headers)?;
+        let caller = super::authenticate(&s, &headers).await?;
         principals(&s, &caller.tenant_id)
             .await?
             .into_iter()
@@ -206,7 +206,7 @@ pub async fn by_ids(
     body: axum::body::Bytes,
 ) -> Response {
     let run = async {
-        let caller = super::authenticate(&s, &headers)?;
+        let caller = super::authenticate(&s, &headers).await?;
         let body: ByIds = serde_json::from_slice(&body)
             .map_err(|e| GraphError::bad_request(format!("Invalid request body: {e}")))?;
         let all = principals(&s, &caller.tenant_id).await?;

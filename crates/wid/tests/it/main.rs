@@ -20,6 +20,7 @@ mod js_sdk;
 mod managed_identity;
 mod persistence;
 mod provisioning_shapes;
+mod replicas;
 mod schemathesis;
 mod sts_errors;
 mod sts_fidelity;
