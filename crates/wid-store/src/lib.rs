@@ -21,7 +21,7 @@ mod records;
 mod resource_apps;
 mod store;
 
-pub use crate::fernet::{FernetError, FernetKeys, KeyProblem};
+pub use crate::fernet::{FernetError, FernetKeys, KeyProblem, LiveFernetKeys};
 pub use cluster::{FicWrite, StartLock};
 pub use connections::{ListQuery, MAX_PATTERN_TERMS, OrderBy};
 pub use error::StoreError;

@@ -32,8 +32,8 @@ pub struct ServerOptions {
     pub fic_write_hold: Duration,
     /// Bound on fetching an external issuer's metadata.
     pub oidc_fetch_timeout: Duration,
-    /// How often signing keys are read again from the database (another replica may have
-    /// rotated them).
+    /// How often signing keys are read again from the database and the Fernet configuration
+    /// from its file (another replica, or an operator, may have rotated them).
     pub key_refresh: Duration,
 }
 
@@ -137,8 +137,10 @@ async fn log_request(req: Request, next: Next) -> Response {
 }
 
 /// The Fernet key configuration: `WID_FERNET_KEY`, else `AIRFLOW__CORE__FERNET_KEY` (the same
-/// format as Airflow's `fernet_key`), else `$WID_HOME/fernet.key`, created with a new key on
-/// first use. `generate` puts a new key in front of the file's keys (for rotation).
+/// format as Airflow's `fernet_key`), else the file `WID_FERNET_KEY_FILE` names (a mounted
+/// Kubernetes Secret), else `$WID_HOME/fernet.key`, created with a new key on first use.
+/// `generate` puts a new key in front of the file's keys (for rotation). A running server
+/// reads the files again every `key_refresh`, so a rotation needs no restart.
 pub fn fernet_config(home: &Home, generate: bool) -> Result<String, HomeError> {
     for var in ["WID_FERNET_KEY", "AIRFLOW__CORE__FERNET_KEY"] {
         if let Ok(v) = std::env::var(var)
@@ -147,7 +149,10 @@ pub fn fernet_config(home: &Home, generate: bool) -> Result<String, HomeError> {
             return Ok(v);
         }
     }
-    let path = home.root().join("fernet.key");
+    let path = match std::env::var_os("WID_FERNET_KEY_FILE") {
+        Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
+        _ => home.root().join("fernet.key"),
+    };
     let current = match std::fs::read_to_string(&path) {
         Ok(s) => s.trim().to_string(),
         Err(_) => String::new(),
@@ -159,6 +164,45 @@ pub fn fernet_config(home: &Home, generate: bool) -> Result<String, HomeError> {
     };
     home.write(&path, next.as_bytes(), true)?;
     Ok(next)
+}
+
+/// Reads the Fernet configuration again every `every` while the server runs and uses it
+/// when it changed (`wid connections rotate-fernet-key`, or a Secret updated by the
+/// kubelet). An unusable configuration is logged and the keys in use stay.
+fn spawn_fernet_refresh(
+    home: Home,
+    mut text: String,
+    keys: &Arc<wid_store::LiveFernetKeys>,
+    every: Duration,
+) {
+    if every.is_zero() {
+        return;
+    }
+    let weak = Arc::downgrade(keys);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(keys) = weak.upgrade() else { return };
+            let Ok(next) = fernet_config(&home, false) else {
+                continue;
+            };
+            if next == text {
+                continue;
+            }
+            match wid_store::FernetKeys::parse(&next) {
+                Ok(k) => {
+                    tracing::info!(keys = k.key_count(), "Fernet keys changed; using them");
+                    keys.replace(k);
+                    text = next;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the new Fernet key configuration is not usable; keeping the keys in use")
+                }
+            }
+        }
+    });
 }
 
 /// The administrator API key in `$WID_HOME/api-key`, created on first start.
@@ -235,14 +279,17 @@ pub async fn start(
         .map_err(|source| ServerError::Bind { addr, source })?
         .acceptor(acceptor)
         .handle(handle.clone());
-    let keys = wid_store::FernetKeys::parse(&fernet_config(home, false)?)
+    let fernet_text = fernet_config(home, false)?;
+    let keys = wid_store::FernetKeys::parse(&fernet_text)
         .map_err(|e| ServerError::Fernet(e.to_string()))?;
+    let keys = Arc::new(wid_store::LiveFernetKeys::new(keys));
+    spawn_fernet_refresh(home.clone(), fernet_text, &keys, opts.key_refresh);
     let ca = home.read(&home.ca_cert())?;
     let http = crate::client::http_client(Some(&ca), "ca.pem")
         .map_err(|e| ServerError::Tls(e.to_string()))?;
     let api_state = wid_server::ApiState {
         store: state.store.clone(),
-        keys: Arc::new(keys),
+        keys,
         auth: Arc::new(wid_server::ApiAuth {
             admin_key_sha256: wid_jose::sha256_hex(api_key(home)?.as_bytes()),
             sts: Some(wid_server::StsVerifier::new(
