@@ -146,6 +146,19 @@ impl Store {
         self.engine
     }
 
+    /// The pool's open connections and, of those, the idle ones (for `/metrics`).
+    pub fn pool_stats(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
+    /// Whether the database answers and its migrations are all applied (for `/readyz`).
+    pub async fn ready(&self) -> Result<bool, StoreError> {
+        let (v,): (Option<i64>,) = sqlx::query_as("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(v == migrate::MIGRATIONS.last().map(|m| m.0))
+    }
+
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -2,12 +2,9 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
-use axum::middleware::Next;
-use axum::response::Response;
 use axum::routing::get;
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
@@ -16,6 +13,7 @@ use wid_model::Clock;
 use wid_store::Store;
 
 use crate::home::{AdminFile, Home, HomeError, ServerFile};
+use crate::observe::{Observe, OpsState};
 
 /// How to run the server.
 #[derive(Debug, Clone)]
@@ -96,11 +94,28 @@ pub struct RunningServer {
     pub state: CloudState,
     /// The router being served, for in-process tests (`tower::ServiceExt::oneshot`).
     pub router: Router,
+    /// Metrics and readiness.
+    pub observe: Arc<Observe>,
     handle: Handle<SocketAddr>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl RunningServer {
+    /// Leaves the load balancer's pool, then stops: `/readyz` answers 503 for `drain` (the
+    /// time the load balancer needs to notice), then requests in flight finish (up to
+    /// 10 s) and new connections are refused.
+    pub async fn drain_and_shutdown(self, drain: Duration) {
+        self.observe.drain();
+        if !drain.is_zero() {
+            tracing::info!(
+                seconds = drain.as_secs_f64(),
+                "draining: /readyz answers 503"
+            );
+            tokio::time::sleep(drain).await;
+        }
+        self.shutdown().await;
+    }
+
     /// Asks the server to stop, lets in-flight requests finish (up to 10 s) and waits.
     pub async fn shutdown(self) {
         self.handle.graceful_shutdown(Some(Duration::from_secs(10)));
@@ -109,31 +124,39 @@ impl RunningServer {
     }
 }
 
-/// The router of `wid up`: the stand-in cloud, the connections API, `/healthz` and, when
-/// configured, the web UI under `/` (a client of the other routes, which it reaches in
-/// process), with request logging.
-pub fn app(state: CloudState, api: wid_server::ApiState, ui: Option<wid_ui::UiConfig>) -> Router {
+/// The router of `wid up`: the stand-in cloud, the connections API, the operational routes
+/// (`/healthz`, `/readyz`, `/metrics`) and, when configured, the web UI under `/` (a client
+/// of the other routes, which it reaches in process), with request metrics and logging.
+pub fn app(
+    state: CloudState,
+    api: wid_server::ApiState,
+    ui: Option<wid_ui::UiConfig>,
+    observe: Arc<Observe>,
+) -> Router {
     let clock = state.clock.clone();
+    let ops = OpsState {
+        cloud: state.clone(),
+        observe,
+    };
     let routes = wid_cloud::app(state)
         .merge(wid_server::app(api))
-        .route("/healthz", get(|| async { "ok" }));
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(
+            Router::new()
+                .route("/readyz", get(crate::observe::readyz))
+                .route("/metrics", get(crate::observe::metrics))
+                .with_state(ops.clone()),
+        );
     let routes = match ui {
         Some(config) => routes
             .clone()
             .merge(wid_ui::app(wid_ui::UiState::new(routes, config, clock))),
         None => routes,
     };
-    routes.layer(axum::middleware::from_fn(log_request))
-}
-
-/// Logs method, path, status and latency; never query strings, headers or bodies, which
-/// can carry secrets.
-async fn log_request(req: Request, next: Next) -> Response {
-    let (method, path) = (req.method().clone(), req.uri().path().to_string());
-    let start = Instant::now();
-    let resp = next.run(req).await;
-    tracing::info!(%method, %path, status = resp.status().as_u16(), ms = start.elapsed().as_millis() as u64, "request");
-    resp
+    routes.layer(axum::middleware::from_fn_with_state(
+        ops,
+        crate::observe::track,
+    ))
 }
 
 /// The Fernet key configuration: `WID_FERNET_KEY`, else `AIRFLOW__CORE__FERNET_KEY` (the same
@@ -302,7 +325,8 @@ pub async fn start(
         http,
     };
     let ui = ui_config(home, &state, api_key(home)?);
-    let router = app(state.clone(), api_state, ui);
+    let observe = Arc::new(Observe::default());
+    let router = app(state.clone(), api_state, ui, observe.clone());
     let served = router.clone();
     let task = tokio::spawn(async move { server.serve(served.into_make_service()).await });
     let info = ServerFile {
@@ -319,6 +343,7 @@ pub async fn start(
         endpoint,
         state,
         router,
+        observe,
         handle,
         task,
     })

@@ -18,6 +18,7 @@ mod hostile;
 mod issuer;
 mod js_sdk;
 mod managed_identity;
+mod ops;
 mod persistence;
 mod provisioning_shapes;
 mod replicas;
