@@ -22,6 +22,7 @@ mod ops;
 mod persistence;
 mod provisioning_shapes;
 mod replicas;
+mod replicas_haproxy;
 mod schemathesis;
 mod sts_errors;
 mod sts_fidelity;
