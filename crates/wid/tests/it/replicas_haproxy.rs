@@ -80,15 +80,32 @@ async fn arm_put(http: &reqwest::Client, url: &str, token: &str, body: &Value) -
     None
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_replicas_behind_haproxy_survive_a_kill_and_a_restart() {
+/// `n` replicas behind HAProxy, with an identity federated with the shared issuer and a
+/// projected token for it.
+struct Cluster {
+    db: PgDb,
+    home: PathBuf,
+    public: String,
+    ports: Vec<u16>,
+    procs: Vec<Option<Proc>>,
+    _haproxy: Proc,
+    http: reqwest::Client,
+    tenant: String,
+    client_id: String,
+    token_file: PathBuf,
+    arm_token: String,
+    rg: String,
+    /// Last: removed after the processes that use it have been killed.
+    _dir: tempfile::TempDir,
+}
+
+async fn cluster(n: usize) -> Cluster {
     let db = PgDb::create().await;
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     let lb = free_port();
     let public = format!("https://127.0.0.1:{lb}");
-    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-
+    let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
     let mut procs: Vec<Option<Proc>> = vec![Some(replica(&home, ports[0], &db.url, &public))];
     // The first start creates the data directory (CA, keys files); wait before sharing it.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -123,7 +140,7 @@ async fn three_replicas_behind_haproxy_survive_a_kill_and_a_restart() {
         ),
     )
     .unwrap();
-    let _haproxy = Proc(
+    let haproxy = Proc(
         Command::new(haproxy_bin())
             .args(["-db", "-f"])
             .arg(&cfg)
@@ -188,22 +205,44 @@ async fn three_replicas_behind_haproxy_survive_a_kill_and_a_restart() {
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, tr["status"]["token"].as_str().unwrap()).unwrap();
 
-    // The load: workers exchanging (a new credential each time, so no cache), one writer.
-    let stop = Arc::new(AtomicBool::new(false));
+    Cluster {
+        db,
+        home,
+        public,
+        ports,
+        procs,
+        _haproxy: haproxy,
+        http,
+        tenant,
+        client_id,
+        token_file,
+        arm_token,
+        rg,
+        _dir: dir,
+    }
+}
+
+/// Runs `workers` clients exchanging tokens (a new credential each time, so no cache) until
+/// `stop`; returns the successes and every failure a client saw.
+fn exchange_load(
+    c: &Cluster,
+    workers: usize,
+    stop: &Arc<AtomicBool>,
+) -> (Arc<AtomicU64>, Vec<tokio::task::JoinHandle<Vec<String>>>) {
     let ok = Arc::new(AtomicU64::new(0));
-    let mut workers = Vec::new();
-    for _ in 0..4 {
-        let (stop, ok, http) = (stop.clone(), ok.clone(), http.clone());
+    let mut handles = Vec::new();
+    for _ in 0..workers {
+        let (stop, ok, http) = (stop.clone(), ok.clone(), c.http.clone());
         let (client_id, tenant, public, token_file) = (
-            client_id.clone(),
-            tenant.clone(),
-            public.clone(),
-            token_file.clone(),
+            c.client_id.clone(),
+            c.tenant.clone(),
+            c.public.clone(),
+            c.token_file.clone(),
         );
-        workers.push(tokio::spawn(async move {
+        handles.push(tokio::spawn(async move {
             let mut failures = Vec::new();
             while !stop.load(Ordering::Relaxed) {
-                let c = WorkloadIdentityCredential::new(
+                let cred = WorkloadIdentityCredential::new(
                     Some(&client_id),
                     Some(&tenant),
                     Some(&token_file),
@@ -211,7 +250,7 @@ async fn three_replicas_behind_haproxy_survive_a_kill_and_a_restart() {
                     Pipeline::new(http.clone()),
                 )
                 .unwrap();
-                match c.get_token(&[SCOPE_ARM]).await {
+                match cred.get_token(&[SCOPE_ARM]).await {
                     Ok(_) => {
                         ok.fetch_add(1, Ordering::Relaxed);
                     }
@@ -221,9 +260,21 @@ async fn three_replicas_behind_haproxy_survive_a_kill_and_a_restart() {
             failures
         }));
     }
+    (ok, handles)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_behind_haproxy_survive_a_kill_and_a_restart() {
+    let mut c = cluster(3).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, workers) = exchange_load(&c, 4, &stop);
     let writer = {
-        let (stop, http, rg, arm_token) =
-            (stop.clone(), http.clone(), rg.clone(), arm_token.clone());
+        let (stop, http, rg, arm_token) = (
+            stop.clone(),
+            c.http.clone(),
+            c.rg.clone(),
+            c.arm_token.clone(),
+        );
         tokio::spawn(async move {
             let mut acked = Vec::new();
             let mut n = 0;
@@ -247,10 +298,10 @@ async fn three_replicas_behind_haproxy_survive_a_kill_and_a_restart() {
     let start = Instant::now();
     tokio::time::sleep(Duration::from_secs(2)).await;
     // SIGKILL one replica: its connections break mid-request.
-    procs[1].take();
+    c.procs[1].take();
     tokio::time::sleep(Duration::from_secs(2)).await;
     // Stop another gracefully (it drains, then stops) and start it again on its port.
-    let pid = procs[2].as_ref().unwrap().0.id().to_string();
+    let pid = c.procs[2].as_ref().unwrap().0.id().to_string();
     assert!(
         Command::new("kill")
             .args(["-TERM", &pid])
@@ -259,15 +310,15 @@ async fn three_replicas_behind_haproxy_survive_a_kill_and_a_restart() {
             .success()
     );
     let _ = tokio::task::spawn_blocking({
-        let mut p = procs[2].take().unwrap();
+        let mut p = c.procs[2].take().unwrap();
         move || {
             // Its own exit after the drain; dropping it then kills nothing.
             p.0.wait()
         }
     })
     .await;
-    procs[2] = Some(replica(&home, ports[2], &db.url, &public));
-    wait_ready(&http, &format!("https://127.0.0.1:{}", ports[2])).await;
+    c.procs[2] = Some(replica(&c.home, c.ports[2], &c.db.url, &c.public));
+    wait_ready(&c.http, &format!("https://127.0.0.1:{}", c.ports[2])).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop.store(true, Ordering::Relaxed);
     let elapsed = start.elapsed();
@@ -288,11 +339,13 @@ async fn three_replicas_behind_haproxy_survive_a_kill_and_a_restart() {
     assert!(exchanges > 0 && !acked.is_empty());
 
     // Every acknowledged write is there, read through the load balancer.
-    let list: Value = http
+    let list: Value = c
+        .http
         .get(format!(
-            "{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version=2023-01-31"
+            "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version=2023-01-31",
+            c.rg
         ))
-        .bearer_auth(&arm_token)
+        .bearer_auth(&c.arm_token)
         .send()
         .await
         .unwrap()
@@ -308,6 +361,44 @@ async fn three_replicas_behind_haproxy_survive_a_kill_and_a_restart() {
     for a in &acked {
         assert!(names.contains(a.as_str()), "acknowledged write {a} is lost");
     }
-    drop(procs);
+    let db = std::mem::replace(&mut c.db, PgDb::placeholder());
+    drop(c);
     db.drop_db().await;
+}
+
+/// Exchanges per second through HAProxy with 1, 2 and 3 replicas (no faults). A measurement,
+/// not a check: `scripts/load-replicas` runs it and prints the figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: scripts/load-replicas"]
+async fn haproxy_throughput_with_1_2_3_replicas() {
+    let secs: u64 = std::env::var("WID_LOAD_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let workers: usize = std::env::var("WID_LOAD_CLIENTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
+    for n in 1..=3 {
+        let mut c = cluster(n).await;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ok, handles) = exchange_load(&c, workers, &stop);
+        let start = Instant::now();
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        stop.store(true, Ordering::Relaxed);
+        let elapsed = start.elapsed();
+        let mut failures = 0;
+        for h in handles {
+            failures += h.await.unwrap().len();
+        }
+        let done = ok.load(Ordering::Relaxed);
+        println!(
+            "replicas={n} clients={workers} exchanges={done} seconds={:.1} per_second={:.0} failures={failures}",
+            elapsed.as_secs_f64(),
+            done as f64 / elapsed.as_secs_f64()
+        );
+        let db = std::mem::replace(&mut c.db, PgDb::placeholder());
+        drop(c);
+        db.drop_db().await;
+    }
 }
