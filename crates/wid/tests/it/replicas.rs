@@ -384,6 +384,52 @@ async fn concurrent_writes_through_three_replicas_end_as_one_arm() {
         ))
         .await;
     assert_eq!(distinct, 20);
+
+    // At the limit: identities with 19 credentials each get three simultaneous writes, one
+    // through each replica. One ARM creates exactly one; the others see 409 or the limit.
+    for n in 0..6 {
+        let name = format!("id-limit-{n}");
+        let (_, principal) = rs[0].create_identity(&name).await;
+        for k in 0..19 {
+            let (s, v) = rs[k % 3]
+                .put_fic(
+                    &name,
+                    &format!("pre-{k}"),
+                    &iss,
+                    &format!("pre-{k}"),
+                    &["api://AzureADTokenExchange"],
+                )
+                .await;
+            assert_eq!(s, 201, "{v}");
+        }
+        let race = (0..3).map(|r| {
+            let (rs, iss, name) = (rs.clone(), iss.clone(), name.clone());
+            async move {
+                rs[r]
+                    .put_fic(
+                        &name,
+                        &format!("last-{r}"),
+                        &iss,
+                        &format!("last-{r}"),
+                        &["api://AzureADTokenExchange"],
+                    )
+                    .await
+                    .0
+            }
+        });
+        let statuses = all(race).await;
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "{statuses:?}"
+        );
+        let rows = db
+            .count(&format!(
+                "SELECT COUNT(*) FROM federated_credentials WHERE identity_principal_id = '{principal}'"
+            ))
+            .await;
+        assert_eq!(rows, 20, "{statuses:?}");
+    }
     Arc::try_unwrap(rs).ok().map(stop_all).unwrap().await;
     db.drop_db().await;
 }
