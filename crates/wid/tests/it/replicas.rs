@@ -209,13 +209,23 @@ async fn key_rotation_through_one_replica_is_used_by_all() {
     let now = a.clock.now();
     assert!(b.state().keys.find(Purpose::Sts, &new_sts, now).is_none());
 
+    // A token naming the new kid for another tenant does not make B read the store.
+    let foreign = crate::common::raw_jwt(
+        &serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": new_sts}),
+        &serde_json::json!({"tid": "00000000-0000-0000-0000-00000000dead", "iss": "https://sts.windows.net/00000000-0000-0000-0000-00000000dead/"}),
+        "c2ln",
+    );
+    let sub_path = format!("/subscriptions/{}?api-version=2022-12-01", b.sub);
+    let (s, _, _) = b.call(Method::GET, &sub_path, Some(&foreign), None).await;
+    assert_eq!(s, 401);
+    assert!(b.state().keys.find(Purpose::Sts, &new_sts, now).is_none());
+
     // A token signed by A's new key: B has never seen the kid and reloads at once.
     let fresh = a.admin_token_for(SCOPE_ARM).await.1["access_token"]
         .as_str()
         .unwrap()
         .to_string();
     assert_eq!(crate::common::claims_of(&fresh)["tid"], a.tenant.as_str());
-    let sub_path = format!("/subscriptions/{}?api-version=2022-12-01", b.sub);
     let (s, _, v) = b.call(Method::GET, &sub_path, Some(&fresh), None).await;
     assert_eq!(s, 200, "B accepts A's new key: {v}");
     assert_eq!(b.state().keys.active(Purpose::Sts).kid(), new_sts);
