@@ -163,18 +163,27 @@ pub async fn readyz(State(s): State<OpsState>) -> Response {
     if s.observe.is_draining() {
         return (StatusCode::SERVICE_UNAVAILABLE, "draining: shutting down\n").into_response();
     }
-    match s.cloud.store.ready().await {
-        Ok(true) => {}
-        Ok(false) => {
+    // Bounded: a database that hangs makes the replica unready, not the probe slow.
+    match tokio::time::timeout(std::time::Duration::from_secs(2), s.cloud.store.ready()).await {
+        Ok(Ok(true)) => {}
+        Ok(Ok(false)) => {
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "database: migrations are not current\n",
             )
                 .into_response();
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: the database does not answer");
             return (StatusCode::SERVICE_UNAVAILABLE, "database: unreachable\n").into_response();
+        }
+        Err(_) => {
+            tracing::warn!("readiness: the database did not answer within 2 s");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database: no answer within 2 s\n",
+            )
+                .into_response();
         }
     }
     let now = s.cloud.clock.now();

@@ -223,3 +223,23 @@ async fn json_logs_and_sigterm_drains_before_stopping() {
         assert!(!text.contains(needle), "a secret reached the log");
     }
 }
+
+#[tokio::test]
+async fn readiness_follows_the_database() {
+    let db = crate::replicas::PgDb::create().await;
+    let c = TestCloud::start_with(crate::common::Options {
+        database_url: Some(db.url.clone()),
+        ..Default::default()
+    })
+    .await;
+    let (s, _, _) = c.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(s, 200);
+    // The database goes away (its connections are terminated): not ready, still alive.
+    db.drop_db().await;
+    let (s, _, v) = c.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(s, 503, "{v}");
+    assert!(v.as_str().unwrap_or("").contains("database"), "{v}");
+    let (s, _, _) = c.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(s, 200);
+    c.stop().await;
+}
