@@ -39,7 +39,7 @@ pub enum AuthError {
 }
 
 /// Reads and verifies the bearer token of a request. The audience is left to the caller.
-pub fn verify_bearer(state: &CloudState, headers: &HeaderMap) -> Result<Caller, AuthError> {
+pub async fn verify_bearer(state: &CloudState, headers: &HeaderMap) -> Result<Caller, AuthError> {
     let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
         return Err(AuthError::Missing);
     };
@@ -55,10 +55,20 @@ pub fn verify_bearer(state: &CloudState, headers: &HeaderMap) -> Result<Caller, 
         return Err(AuthError::Invalid("not RS256"));
     }
     let now = state.clock.now();
-    let key = jwt
-        .kid()
-        .and_then(|kid| state.keys.find(Purpose::Sts, kid, now))
-        .ok_or(AuthError::Invalid("unknown signing key"))?;
+    let kid = jwt.kid().ok_or(AuthError::Invalid("unknown signing key"))?;
+    // A key another replica created is loaded at once, but only for a token that claims
+    // this wid's own tenant: other tokens never make it read the store.
+    let key = match state.keys.find(Purpose::Sts, kid, now) {
+        Some(k) => Some(k),
+        None if jwt.str_claim("tid") == Some(state.defaults.tenant_id.as_str()) => {
+            state
+                .keys
+                .find_or_reload(&state.store, Purpose::Sts, kid, now)
+                .await
+        }
+        None => None,
+    }
+    .ok_or(AuthError::Invalid("unknown signing key"))?;
     jwt.verify(key.public_jwk())
         .map_err(|_| AuthError::Invalid("bad signature"))?;
     let tid = jwt.str_claim("tid").ok_or(AuthError::Invalid("no tid"))?;

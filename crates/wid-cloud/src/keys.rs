@@ -1,5 +1,10 @@
 //! Signing keys of the issuer and of the token service, with rotation: a rotated key stops
 //! signing at once and stays in the JWKS until every token it signed has expired.
+//!
+//! The store is the truth; the ring is this process's copy. With several replicas on one
+//! database, a rotation by one reaches the others through [`KeyRing::reload`]: run every
+//! [`crate::CloudConfig::key_refresh`], before serving a JWKS, and at once when a token
+//! names a key id this process does not know.
 
 use std::sync::{Arc, RwLock};
 
@@ -71,6 +76,28 @@ struct Set {
 pub struct KeyRing {
     issuer: RwLock<Set>,
     sts: RwLock<Set>,
+    /// Coalesces reloads: a reload waits for one in progress and then finds its key.
+    reloading: tokio::sync::Mutex<()>,
+}
+
+/// Rebuilds a purpose's set from the store's rows, reusing the parsed keys of `old`.
+fn rebuild(old: &Set, rows: Vec<StoredKey>) -> Result<Option<Set>, KeyError> {
+    let mut published = Vec::new();
+    let mut active = None;
+    for r in rows {
+        let key = match old.published.iter().find(|p| p.key.kid() == r.kid) {
+            Some(p) => p.key.clone(),
+            None => Arc::new(SigningKey::from_pem(&r.private_pem)?),
+        };
+        if r.retired_at.is_none() && active.is_none() {
+            active = Some(key.clone());
+        }
+        published.push(Published {
+            key,
+            expires_at: r.expires_at,
+        });
+    }
+    Ok(active.map(|active| Set { active, published }))
 }
 
 async fn load_set(store: &Store, purpose: Purpose, now: i64) -> Result<Set, KeyError> {
@@ -110,7 +137,52 @@ impl KeyRing {
         Ok(Self {
             issuer: RwLock::new(load_set(store, Purpose::Issuer, now).await?),
             sts: RwLock::new(load_set(store, Purpose::Sts, now).await?),
+            reloading: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Reads both purposes' keys from the store again: another replica may have rotated.
+    /// Keys already parsed are reused; a purpose without an active key in the store (which
+    /// bootstrap prevents) keeps its current set.
+    pub async fn reload(&self, store: &Store, now: i64) -> Result<(), KeyError> {
+        let _one = self.reloading.lock().await;
+        self.reload_locked(store, now).await
+    }
+
+    async fn reload_locked(&self, store: &Store, now: i64) -> Result<(), KeyError> {
+        for p in [Purpose::Issuer, Purpose::Sts] {
+            let rows = store.list_keys(p.as_str(), now).await?;
+            let next = {
+                let cur = self.set(p).read().unwrap_or_else(|e| e.into_inner());
+                rebuild(&cur, rows)?
+            };
+            if let Some(next) = next {
+                *self.set(p).write().unwrap_or_else(|e| e.into_inner()) = next;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`KeyRing::find`], and when the key id is unknown, a reload from the store first (a
+    /// key another replica created). Concurrent misses share one reload.
+    pub async fn find_or_reload(
+        &self,
+        store: &Store,
+        p: Purpose,
+        kid: &str,
+        now: i64,
+    ) -> Option<Arc<SigningKey>> {
+        if let Some(k) = self.find(p, kid, now) {
+            return Some(k);
+        }
+        let _one = self.reloading.lock().await;
+        if let Some(k) = self.find(p, kid, now) {
+            return Some(k);
+        }
+        if let Err(e) = self.reload_locked(store, now).await {
+            tracing::warn!(error = %e, "cannot reload signing keys");
+        }
+        self.find(p, kid, now)
     }
 
     fn set(&self, p: Purpose) -> &RwLock<Set> {

@@ -26,6 +26,10 @@ struct Entry {
 pub struct OidcCache {
     http: reqwest::Client,
     entries: Mutex<HashMap<String, Arc<Entry>>>,
+    /// Metadata fetches (discovery and JWKS) that succeeded, for `/metrics`.
+    pub fetches_ok: std::sync::atomic::AtomicU64,
+    /// Metadata fetches that failed (AADSTS50166), for `/metrics`.
+    pub fetches_failed: std::sync::atomic::AtomicU64,
 }
 
 impl OidcCache {
@@ -47,6 +51,8 @@ impl OidcCache {
         Ok(Self {
             http,
             entries: Mutex::new(HashMap::new()),
+            fetches_ok: Default::default(),
+            fetches_failed: Default::default(),
         })
     }
 
@@ -74,7 +80,13 @@ impl OidcCache {
                 });
             }
         }
-        let keys = self.fetch(issuer).await?;
+        let fetched = self.fetch(issuer).await;
+        let counter = match fetched {
+            Ok(_) => &self.fetches_ok,
+            Err(_) => &self.fetches_failed,
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let keys = fetched?;
         let found = find(&keys, kid);
         self.entries
             .lock()

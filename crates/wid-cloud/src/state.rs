@@ -25,6 +25,10 @@ pub struct CloudConfig {
     pub clock_skew: i64,
     /// Extra CA certificates (PEM) to trust when fetching issuers, e.g. wid's own CA.
     pub extra_roots_pem: Vec<Vec<u8>>,
+    /// How often signing keys are read again from the store, so that a rotation through
+    /// another replica is used here within this bound (a JWKS request, or a token with an
+    /// unknown key id, reloads at once).
+    pub key_refresh: Duration,
 }
 
 impl CloudConfig {
@@ -36,6 +40,7 @@ impl CloudConfig {
             fic_write_hold: Duration::from_millis(100),
             clock_skew: 300,
             extra_roots_pem: Vec::new(),
+            key_refresh: Duration::from_secs(5),
         }
     }
 
@@ -62,7 +67,8 @@ pub struct Inner {
     pub keys: KeyRing,
     /// Discovery documents and JWKS of federated issuers.
     pub oidc: OidcCache,
-    /// Per-identity locks that model ARM's refusal of concurrent credential writes.
+    /// Per-identity locks that model ARM's refusal of concurrent credential writes in this
+    /// process; across replicas, the store's [`wid_store::FicWrite`] serializes them.
     pub fic_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// The tenant, subscription and administrator created on first start.
     pub defaults: crate::bootstrap::Defaults,
@@ -100,11 +106,16 @@ impl CloudState {
         clock: Arc<dyn Clock>,
         config: CloudConfig,
     ) -> Result<Self, StateError> {
+        // Replicas starting at once on an empty database bootstrap one after the other: the
+        // first creates the defaults and keys, the others read them.
+        let lock = store.start_lock().await?;
         let defaults = crate::bootstrap::ensure_defaults(&store, clock.now()).await?;
         crate::bootstrap::ensure_admin_owner(&store, &defaults, clock.now()).await?;
         let keys = KeyRing::load(&store, clock.now()).await?;
+        lock.release().await?;
         let oidc = OidcCache::new(&config).map_err(StateError::Http)?;
-        Ok(CloudState(Arc::new(Inner {
+        let refresh = config.key_refresh;
+        let state = CloudState(Arc::new(Inner {
             store,
             clock,
             config,
@@ -114,7 +125,36 @@ impl CloudState {
             defaults,
             metrics: Default::default(),
             faults: Default::default(),
-        })))
+        }));
+        state.spawn_key_refresh(refresh);
+        Ok(state)
+    }
+
+    /// Reloads the signing keys every `every` while the state lives (the task holds only a
+    /// weak reference). Outside a tokio runtime (none in some unit tests), nothing runs.
+    fn spawn_key_refresh(&self, every: Duration) {
+        if every.is_zero() || tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        let weak = Arc::downgrade(&self.0);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                CloudState(inner).refresh_keys().await;
+            }
+        });
+    }
+
+    /// Reads the signing keys from the store again (another replica may have rotated); a
+    /// failure is logged and the keys in memory stay in use.
+    pub async fn refresh_keys(&self) {
+        if let Err(e) = self.keys.reload(&self.store, self.clock.now()).await {
+            tracing::warn!(error = %e, "cannot reload signing keys");
+        }
     }
 
     /// The lock for credential writes on one identity.

@@ -50,7 +50,7 @@ pub async fn export_connections(
                 descending: false,
                 conn_id_pattern: None,
             };
-            s.store.list_connections(&s.keys, &all).await?.0
+            s.store.list_connections(&s.keys.current(), &all).await?.0
         }
     };
     conns.sort_by(|a, b| a.conn_id.cmp(&b.conn_id));

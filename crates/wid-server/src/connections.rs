@@ -111,7 +111,7 @@ async fn list(
             _ => {}
         }
     }
-    let (rows, total) = s.store.list_connections(&s.keys, &lq).await?;
+    let (rows, total) = s.store.list_connections(&s.keys.current(), &lq).await?;
     Ok(Json(json!({"connections": rows.iter().map(response).collect::<Vec<_>>(), "total_entries": total})).into_response())
 }
 
@@ -123,7 +123,7 @@ async fn one(
     auth(&s, &headers).await?;
     let c = s
         .store
-        .get_connection(&id, &s.keys)
+        .get_connection(&id, &s.keys.current())
         .await?
         .ok_or_else(|| ApiError::not_found(&id))?;
     Ok(Json(response(&c)).into_response())
@@ -138,7 +138,7 @@ async fn create(
     let c = parse_body(&json_body(&body)?)?;
     let id = c.conn_id.clone().unwrap_or_default();
     s.store
-        .insert_connection(&c, &s.keys, s.clock.now())
+        .insert_connection(&c, &s.keys.current(), s.clock.now())
         .await
         .map_err(|e| conflict_or(e, &id))?;
     Ok((StatusCode::CREATED, Json(response(&c))).into_response())
@@ -208,12 +208,12 @@ async fn update(
         .collect();
     let existing = s
         .store
-        .get_connection(&id, &s.keys)
+        .get_connection(&id, &s.keys.current())
         .await?
         .ok_or_else(|| ApiError::not_found(&id))?;
     let merged = apply(&existing, &b, &mask)?;
     s.store
-        .put_connection(&merged, &s.keys, s.clock.now())
+        .put_connection(&merged, &s.keys.current(), s.clock.now())
         .await?;
     Ok(Json(response(&merged)).into_response())
 }
@@ -293,11 +293,15 @@ async fn bulk(
                 for e in &entities {
                     let c = parse_body(e)?;
                     let id = c.conn_id.clone().unwrap_or_default();
-                    let exists = s.store.get_connection(&id, &s.keys).await?.is_some();
+                    let exists = s
+                        .store
+                        .get_connection(&id, &s.keys.current())
+                        .await?
+                        .is_some();
                     match (exists, on_exist) {
                         (true, "skip") => {}
                         (true, "overwrite") | (false, _) => {
-                            s.store.put_connection(&c, &s.keys, now).await?;
+                            s.store.put_connection(&c, &s.keys.current(), now).await?;
                             create.success.push(id);
                         }
                         (true, _) => create.err(409, format!("The connections with these connection_ids: {{'{id}'}} already exist.")),
@@ -321,10 +325,10 @@ async fn bulk(
                 for e in &entities {
                     let b = parse_body(e)?;
                     let id = b.conn_id.clone().unwrap_or_default();
-                    match s.store.get_connection(&id, &s.keys).await? {
+                    match s.store.get_connection(&id, &s.keys.current()).await? {
                         Some(existing) => {
                             let merged = apply(&existing, &b, &mask)?;
-                            s.store.put_connection(&merged, &s.keys, now).await?;
+                            s.store.put_connection(&merged, &s.keys.current(), now).await?;
                             upd.success.push(id);
                         }
                         None if on_missing == "skip" => {}

@@ -103,7 +103,7 @@ pub async fn deployment_connection(
         .ok_or_else(not_linked)?;
     let c = s
         .store
-        .get_connection(conn_id, &s.keys)
+        .get_connection(conn_id, &s.keys.current())
         .await?
         .ok_or_else(not_linked)?;
     let o: serde_json::Map<String, Value> = serde_json::from_str(&overrides).unwrap_or_default();

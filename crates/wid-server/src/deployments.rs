@@ -228,7 +228,7 @@ async fn link(
         .await?
         .ok_or_else(|| missing(&name))?;
     s.store
-        .get_connection(&conn_id, &s.keys)
+        .get_connection(&conn_id, &s.keys.current())
         .await?
         .ok_or_else(|| ApiError::not_found(&conn_id))?;
     let v: Value = if body.is_empty() {
@@ -304,7 +304,7 @@ pub async fn linked_connections(
         .ok_or_else(|| missing(name))?;
     let mut out = Vec::new();
     for (conn_id, overrides) in s.store.list_links(name).await? {
-        let Some(c) = s.store.get_connection(&conn_id, &s.keys).await? else {
+        let Some(c) = s.store.get_connection(&conn_id, &s.keys.current()).await? else {
             continue;
         };
         let o: serde_json::Map<String, Value> =

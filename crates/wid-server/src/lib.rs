@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use wid_model::Clock;
-use wid_store::{FernetKeys, Store};
+use wid_store::{LiveFernetKeys, Store};
 
 pub use auth::{ApiAuth, StsVerifier};
 pub use error::ApiError;
@@ -38,8 +38,8 @@ pub use error::ApiError;
 pub struct ApiState {
     /// The database.
     pub store: Store,
-    /// Fernet keys for `password` and `extra`.
-    pub keys: Arc<FernetKeys>,
+    /// Fernet keys for `password` and `extra` (replaced when the configuration changes).
+    pub keys: Arc<LiveFernetKeys>,
     /// Who may call.
     pub auth: Arc<ApiAuth>,
     /// The clock.

@@ -320,3 +320,32 @@ mod tests {
         }
     }
 }
+
+/// The Fernet keys in use, replaceable while the server runs (a rotation picked up without
+/// a restart). Readers take the current set; a replacement affects the next read.
+#[derive(Debug)]
+pub struct LiveFernetKeys {
+    current: std::sync::RwLock<std::sync::Arc<FernetKeys>>,
+}
+
+impl LiveFernetKeys {
+    /// Starts with `keys`.
+    pub fn new(keys: FernetKeys) -> Self {
+        Self {
+            current: std::sync::RwLock::new(std::sync::Arc::new(keys)),
+        }
+    }
+
+    /// The keys to use now.
+    pub fn current(&self) -> std::sync::Arc<FernetKeys> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the keys.
+    pub fn replace(&self, keys: FernetKeys) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(keys);
+    }
+}

@@ -3,12 +3,14 @@
 //!
 //! Invariants:
 //! - Every statement here is portable SQL with `$n` placeholders in order of first use; no
-//!   engine-specific branch exists outside [`Store::connect`].
+//!   engine-specific branch exists outside [`Store::connect`] and `cluster.rs` (advisory locks,
+//!   which only PostgreSQL, shared by several replicas, needs).
 //! - ARM names are case-insensitive: rows keep the name as given and a lower-cased key that
 //!   uniqueness and lookups use.
 //! - Connection passwords and extras reach the database only as Fernet tokens
 //!   ([`FernetKeys`]), readable by Airflow with the same `fernet_key`.
 
+mod cluster;
 mod connections;
 mod deployments;
 mod error;
@@ -19,7 +21,8 @@ mod records;
 mod resource_apps;
 mod store;
 
-pub use crate::fernet::{FernetError, FernetKeys, KeyProblem};
+pub use crate::fernet::{FernetError, FernetKeys, KeyProblem, LiveFernetKeys};
+pub use cluster::{FicWrite, StartLock};
 pub use connections::{ListQuery, MAX_PATTERN_TERMS, OrderBy};
 pub use error::StoreError;
 pub use records::*;

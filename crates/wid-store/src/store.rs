@@ -45,11 +45,16 @@ fn identity(r: IdentityRow) -> Identity {
     }
 }
 
-type FicRow = (String, String, String, String, String, i64);
+pub(crate) type FicRow = (String, String, String, String, String, i64);
 macro_rules! fic_cols {
     () => {
         "identity_principal_id, name, issuer, subject, audience, created_at"
     };
+}
+pub(crate) use fic_cols;
+
+pub(crate) fn fic_from_row(r: FicRow) -> FederatedCredential {
+    fic(r)
 }
 
 fn fic(r: FicRow) -> FederatedCredential {
@@ -129,13 +134,29 @@ impl Store {
                 ),
             });
         };
+        // Replicas starting at once on an empty database migrate one after the other.
+        let lock = crate::cluster::start_lock(&pool, engine).await?;
         migrate::run(&pool, now).await?;
+        lock.release().await?;
         Ok(Store { pool, engine })
     }
 
     /// `sqlite` or `postgres`.
     pub fn engine(&self) -> &'static str {
         self.engine
+    }
+
+    /// The pool's open connections and, of those, the idle ones (for `/metrics`).
+    pub fn pool_stats(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
+    /// Whether the database answers and its migrations are all applied (for `/readyz`).
+    pub async fn ready(&self) -> Result<bool, StoreError> {
+        let (v,): (Option<i64>,) = sqlx::query_as("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(v == migrate::MIGRATIONS.last().map(|m| m.0))
     }
 
     /// Closes the pool, waiting for connections to finish.
@@ -503,36 +524,10 @@ impl Store {
 
     /// Creates or replaces a federated credential by name; returns true when created.
     pub async fn upsert_fic(&self, f: &FederatedCredential) -> Result<bool, StoreError> {
-        let key = f.name.to_lowercase();
         let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE federated_credentials SET issuer = $1, subject = $2, audience = $3 WHERE identity_principal_id = $4 AND name_key = $5",
-        )
-        .bind(&f.issuer)
-        .bind(&f.subject)
-        .bind(&f.audience)
-        .bind(&f.identity_principal_id)
-        .bind(&key)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            sqlx::query(
-                "INSERT INTO federated_credentials (identity_principal_id, name_key, name, issuer, subject, audience, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&f.identity_principal_id)
-            .bind(&key)
-            .bind(&f.name)
-            .bind(&f.issuer)
-            .bind(&f.subject)
-            .bind(&f.audience)
-            .bind(f.created_at)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let created = upsert_fic_on(&mut tx, f).await?;
         tx.commit().await?;
-        Ok(updated == 0)
+        Ok(created)
     }
 
     /// Deletes a federated credential; returns whether it existed.
@@ -704,4 +699,39 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Creates or replaces a federated credential by name within a transaction; true when created.
+pub(crate) async fn upsert_fic_on(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    f: &FederatedCredential,
+) -> Result<bool, StoreError> {
+    let key = f.name.to_lowercase();
+    let updated = sqlx::query(
+        "UPDATE federated_credentials SET issuer = $1, subject = $2, audience = $3 WHERE identity_principal_id = $4 AND name_key = $5",
+    )
+    .bind(&f.issuer)
+    .bind(&f.subject)
+    .bind(&f.audience)
+    .bind(&f.identity_principal_id)
+    .bind(&key)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        sqlx::query(
+            "INSERT INTO federated_credentials (identity_principal_id, name_key, name, issuer, subject, audience, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&f.identity_principal_id)
+        .bind(&key)
+        .bind(&f.name)
+        .bind(&f.issuer)
+        .bind(&f.subject)
+        .bind(&f.audience)
+        .bind(f.created_at)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(updated == 0)
 }

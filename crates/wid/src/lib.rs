@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client;
 pub mod cloud;
 pub mod home;
+pub mod observe;
 pub mod output;
 pub mod server;
 pub mod tls;

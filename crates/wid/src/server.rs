@@ -2,12 +2,9 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
-use axum::middleware::Next;
-use axum::response::Response;
 use axum::routing::get;
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
@@ -16,6 +13,7 @@ use wid_model::Clock;
 use wid_store::Store;
 
 use crate::home::{AdminFile, Home, HomeError, ServerFile};
+use crate::observe::{Observe, OpsState};
 
 /// How to run the server.
 #[derive(Debug, Clone)]
@@ -32,6 +30,9 @@ pub struct ServerOptions {
     pub fic_write_hold: Duration,
     /// Bound on fetching an external issuer's metadata.
     pub oidc_fetch_timeout: Duration,
+    /// How often signing keys are read again from the database and the Fernet configuration
+    /// from its file (another replica, or an operator, may have rotated them).
+    pub key_refresh: Duration,
 }
 
 impl ServerOptions {
@@ -44,6 +45,7 @@ impl ServerOptions {
             public_url: None,
             fic_write_hold: Duration::from_millis(100),
             oidc_fetch_timeout: Duration::from_secs(10),
+            key_refresh: Duration::from_secs(5),
         }
     }
 }
@@ -92,11 +94,28 @@ pub struct RunningServer {
     pub state: CloudState,
     /// The router being served, for in-process tests (`tower::ServiceExt::oneshot`).
     pub router: Router,
+    /// Metrics and readiness.
+    pub observe: Arc<Observe>,
     handle: Handle<SocketAddr>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl RunningServer {
+    /// Leaves the load balancer's pool, then stops: `/readyz` answers 503 for `drain` (the
+    /// time the load balancer needs to notice), then requests in flight finish (up to
+    /// 10 s) and new connections are refused.
+    pub async fn drain_and_shutdown(self, drain: Duration) {
+        self.observe.drain();
+        if !drain.is_zero() {
+            tracing::info!(
+                seconds = drain.as_secs_f64(),
+                "draining: /readyz answers 503"
+            );
+            tokio::time::sleep(drain).await;
+        }
+        self.shutdown().await;
+    }
+
     /// Asks the server to stop, lets in-flight requests finish (up to 10 s) and waits.
     pub async fn shutdown(self) {
         self.handle.graceful_shutdown(Some(Duration::from_secs(10)));
@@ -105,36 +124,46 @@ impl RunningServer {
     }
 }
 
-/// The router of `wid up`: the stand-in cloud, the connections API, `/healthz` and, when
-/// configured, the web UI under `/` (a client of the other routes, which it reaches in
-/// process), with request logging.
-pub fn app(state: CloudState, api: wid_server::ApiState, ui: Option<wid_ui::UiConfig>) -> Router {
+/// The router of `wid up`: the stand-in cloud, the connections API, the operational routes
+/// (`/healthz`, `/readyz`, `/metrics`) and, when configured, the web UI under `/` (a client
+/// of the other routes, which it reaches in process), with request metrics and logging.
+pub fn app(
+    state: CloudState,
+    api: wid_server::ApiState,
+    ui: Option<wid_ui::UiConfig>,
+    observe: Arc<Observe>,
+) -> Router {
     let clock = state.clock.clone();
+    let ops = OpsState {
+        cloud: state.clone(),
+        observe,
+    };
     let routes = wid_cloud::app(state)
         .merge(wid_server::app(api))
-        .route("/healthz", get(|| async { "ok" }));
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(
+            Router::new()
+                .route("/readyz", get(crate::observe::readyz))
+                .route("/metrics", get(crate::observe::metrics))
+                .with_state(ops.clone()),
+        );
     let routes = match ui {
         Some(config) => routes
             .clone()
             .merge(wid_ui::app(wid_ui::UiState::new(routes, config, clock))),
         None => routes,
     };
-    routes.layer(axum::middleware::from_fn(log_request))
-}
-
-/// Logs method, path, status and latency; never query strings, headers or bodies, which
-/// can carry secrets.
-async fn log_request(req: Request, next: Next) -> Response {
-    let (method, path) = (req.method().clone(), req.uri().path().to_string());
-    let start = Instant::now();
-    let resp = next.run(req).await;
-    tracing::info!(%method, %path, status = resp.status().as_u16(), ms = start.elapsed().as_millis() as u64, "request");
-    resp
+    routes.layer(axum::middleware::from_fn_with_state(
+        ops,
+        crate::observe::track,
+    ))
 }
 
 /// The Fernet key configuration: `WID_FERNET_KEY`, else `AIRFLOW__CORE__FERNET_KEY` (the same
-/// format as Airflow's `fernet_key`), else `$WID_HOME/fernet.key`, created with a new key on
-/// first use. `generate` puts a new key in front of the file's keys (for rotation).
+/// format as Airflow's `fernet_key`), else the file `WID_FERNET_KEY_FILE` names (a mounted
+/// Kubernetes Secret), else `$WID_HOME/fernet.key`, created with a new key on first use.
+/// `generate` puts a new key in front of the file's keys (for rotation). A running server
+/// reads the files again every `key_refresh`, so a rotation needs no restart.
 pub fn fernet_config(home: &Home, generate: bool) -> Result<String, HomeError> {
     for var in ["WID_FERNET_KEY", "AIRFLOW__CORE__FERNET_KEY"] {
         if let Ok(v) = std::env::var(var)
@@ -143,7 +172,10 @@ pub fn fernet_config(home: &Home, generate: bool) -> Result<String, HomeError> {
             return Ok(v);
         }
     }
-    let path = home.root().join("fernet.key");
+    let path = match std::env::var_os("WID_FERNET_KEY_FILE") {
+        Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
+        _ => home.root().join("fernet.key"),
+    };
     let current = match std::fs::read_to_string(&path) {
         Ok(s) => s.trim().to_string(),
         Err(_) => String::new(),
@@ -155,6 +187,45 @@ pub fn fernet_config(home: &Home, generate: bool) -> Result<String, HomeError> {
     };
     home.write(&path, next.as_bytes(), true)?;
     Ok(next)
+}
+
+/// Reads the Fernet configuration again every `every` while the server runs and uses it
+/// when it changed (`wid connections rotate-fernet-key`, or a Secret updated by the
+/// kubelet). An unusable configuration is logged and the keys in use stay.
+fn spawn_fernet_refresh(
+    home: Home,
+    mut text: String,
+    keys: &Arc<wid_store::LiveFernetKeys>,
+    every: Duration,
+) {
+    if every.is_zero() {
+        return;
+    }
+    let weak = Arc::downgrade(keys);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(keys) = weak.upgrade() else { return };
+            let Ok(next) = fernet_config(&home, false) else {
+                continue;
+            };
+            if next == text {
+                continue;
+            }
+            match wid_store::FernetKeys::parse(&next) {
+                Ok(k) => {
+                    tracing::info!(keys = k.key_count(), "Fernet keys changed; using them");
+                    keys.replace(k);
+                    text = next;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the new Fernet key configuration is not usable; keeping the keys in use")
+                }
+            }
+        }
+    });
 }
 
 /// The administrator API key in `$WID_HOME/api-key`, created on first start.
@@ -205,6 +276,7 @@ pub async fn start(
     let mut config = CloudConfig::new(endpoint.clone());
     config.fic_write_hold = opts.fic_write_hold;
     config.oidc_fetch_timeout = opts.oidc_fetch_timeout;
+    config.key_refresh = opts.key_refresh;
     config.extra_roots_pem = vec![home.read(&home.ca_cert())?];
     let state = CloudState::new(store, clock, config).await?;
     if let Some(secret) = &state.defaults.new_admin_secret {
@@ -230,14 +302,17 @@ pub async fn start(
         .map_err(|source| ServerError::Bind { addr, source })?
         .acceptor(acceptor)
         .handle(handle.clone());
-    let keys = wid_store::FernetKeys::parse(&fernet_config(home, false)?)
+    let fernet_text = fernet_config(home, false)?;
+    let keys = wid_store::FernetKeys::parse(&fernet_text)
         .map_err(|e| ServerError::Fernet(e.to_string()))?;
+    let keys = Arc::new(wid_store::LiveFernetKeys::new(keys));
+    spawn_fernet_refresh(home.clone(), fernet_text, &keys, opts.key_refresh);
     let ca = home.read(&home.ca_cert())?;
     let http = crate::client::http_client(Some(&ca), "ca.pem")
         .map_err(|e| ServerError::Tls(e.to_string()))?;
     let api_state = wid_server::ApiState {
         store: state.store.clone(),
-        keys: Arc::new(keys),
+        keys,
         auth: Arc::new(wid_server::ApiAuth {
             admin_key_sha256: wid_jose::sha256_hex(api_key(home)?.as_bytes()),
             sts: Some(wid_server::StsVerifier::new(
@@ -250,7 +325,8 @@ pub async fn start(
         http,
     };
     let ui = ui_config(home, &state, api_key(home)?);
-    let router = app(state.clone(), api_state, ui);
+    let observe = Arc::new(Observe::default());
+    let router = app(state.clone(), api_state, ui, observe.clone());
     let served = router.clone();
     let task = tokio::spawn(async move { server.serve(served.into_make_service()).await });
     let info = ServerFile {
@@ -267,6 +343,7 @@ pub async fn start(
         endpoint,
         state,
         router,
+        observe,
         handle,
         task,
     })

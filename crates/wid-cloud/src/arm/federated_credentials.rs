@@ -11,7 +11,7 @@ use wid_model::federated::{
     FicProperties, MAX_FICS_PER_IDENTITY, duplicate_issuer_subject, too_many_fics, validate_fic,
     validate_fic_name,
 };
-use wid_store::{FederatedCredential, Identity};
+use wid_store::{FederatedCredential, FicWrite, Identity};
 
 use super::resource_groups::require_group;
 use super::{ArmError, ArmRequest, subscription_of};
@@ -146,13 +146,9 @@ pub async fn one(
         }
         Method::PUT => put(s, req, &i, name).await,
         Method::DELETE => {
-            let _guard = write_lock(s, &i)?;
-            let existed = s
-                .store
-                .delete_fic(&i.principal_id, name)
-                .await
-                .map_err(ArmError::internal)?;
-            hold(s).await;
+            let (_guard, mut w) = begin_write(s, &i).await?;
+            let existed = w.delete(name).await.map_err(ArmError::internal)?;
+            finish(s, w).await?;
             Ok(if existed {
                 StatusCode::OK
             } else {
@@ -164,8 +160,42 @@ pub async fn one(
     }
 }
 
-fn write_lock(s: &CloudState, i: &Identity) -> Result<tokio::sync::OwnedMutexGuard<()>, ArmError> {
-    s.fic_lock(&i.principal_id).try_lock_owned().map_err(|_| {
+/// Takes the identity for one credential write: this process's lock, then the store's
+/// (which serializes writes through every replica on one PostgreSQL). Either one held by
+/// another write is ARM's 409.
+async fn begin_write(
+    s: &CloudState,
+    i: &Identity,
+) -> Result<(tokio::sync::OwnedMutexGuard<()>, FicWrite), ArmError> {
+    let guard = s
+        .fic_lock(&i.principal_id)
+        .try_lock_owned()
+        .map_err(|_| concurrent(i))?;
+    let w = s
+        .store
+        .begin_fic_write(&i.principal_id)
+        .await
+        .map_err(ArmError::internal)?
+        .ok_or_else(|| concurrent(i))?;
+    Ok((guard, w))
+}
+
+/// Ends a write: on PostgreSQL the identity stays taken for the write's hold (other
+/// replicas see ARM's slow write); on SQLite the transaction commits first, so that the
+/// one database writer is not held, and this process's lock covers the hold.
+async fn finish(s: &CloudState, w: FicWrite) -> Result<(), ArmError> {
+    if s.store.engine() == "postgres" {
+        hold(s).await;
+        w.commit().await.map_err(ArmError::internal)
+    } else {
+        w.commit().await.map_err(ArmError::internal)?;
+        hold(s).await;
+        Ok(())
+    }
+}
+
+fn concurrent(i: &Identity) -> ArmError {
+    {
         ArmError::conflict(
             "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity",
             format!(
@@ -173,7 +203,7 @@ fn write_lock(s: &CloudState, i: &Identity) -> Result<tokio::sync::OwnedMutexGua
                 identity_id(&i.subscription_id, &i.resource_group, &i.name).to_lowercase()
             ),
         )
-    })
+    }
 }
 
 async fn hold(s: &CloudState) {
@@ -204,12 +234,8 @@ async fn put(
         _ => None,
     };
     let valid = validate_fic(props.as_ref())?;
-    let _guard = write_lock(s, i)?;
-    let existing = s
-        .store
-        .list_fics(&i.principal_id)
-        .await
-        .map_err(ArmError::internal)?;
+    let (_guard, mut w) = begin_write(s, i).await?;
+    let existing = w.list().await.map_err(ArmError::internal)?;
     let same_name = existing.iter().find(|f| f.name.eq_ignore_ascii_case(name));
     if let Some(other) = existing.iter().find(|f| {
         !f.name.eq_ignore_ascii_case(name) && f.issuer == valid.issuer && f.subject == valid.subject
@@ -230,11 +256,11 @@ async fn put(
         audience: valid.audience,
         created_at: s.clock.now(),
     };
-    let created = s.store.upsert_fic(&f).await.map_err(|e| match e {
+    let created = w.upsert(&f).await.map_err(|e| match e {
         wid_store::StoreError::Conflict(_) => duplicate_issuer_subject("another credential").into(),
         e => ArmError::internal(e),
     })?;
-    hold(s).await;
+    finish(s, w).await?;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -84,8 +84,8 @@ impl ArmRequest {
     }
 }
 
-fn authenticate(s: &CloudState, headers: &HeaderMap) -> Result<Caller, ArmError> {
-    let caller = verify_bearer(s, headers).map_err(|e| match e {
+async fn authenticate(s: &CloudState, headers: &HeaderMap) -> Result<Caller, ArmError> {
+    let caller = verify_bearer(s, headers).await.map_err(|e| match e {
         AuthError::Missing => ArmError::unauthorized(
             "AuthenticationFailed",
             "Authentication failed. The 'Authorization' header is missing.",
@@ -183,7 +183,7 @@ async fn handle(s: &CloudState, request: Request) -> Result<Response, ArmError> 
             ),
         ));
     };
-    let caller = authenticate(s, &parts.headers)?;
+    let caller = authenticate(s, &parts.headers).await?;
     if let Some(injected) = s.faults.take("arm") {
         return Ok(injected);
     }

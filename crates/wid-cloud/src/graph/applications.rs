@@ -123,7 +123,7 @@ fn to_json(base: &str, app: &ResourceApp) -> Value {
 
 /// `POST /v1.0/applications`: the local administrator registers an application.
 pub async fn create(State(s): State<CloudState>, headers: HeaderMap, body: Body) -> Response {
-    let caller = match super::authenticate(&s, &headers) {
+    let caller = match super::authenticate(&s, &headers).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
@@ -163,7 +163,7 @@ pub async fn remove(
     headers: HeaderMap,
 ) -> Response {
     let id = segments.get(0);
-    let caller = match super::authenticate(&s, &headers) {
+    let caller = match super::authenticate(&s, &headers).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
@@ -182,7 +182,7 @@ pub async fn remove(
 
 /// `GET /v1.0/applications`: the applications registered in the caller's tenant.
 pub async fn list(State(s): State<CloudState>, headers: HeaderMap) -> Response {
-    let caller = match super::authenticate(&s, &headers) {
+    let caller = match super::authenticate(&s, &headers).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };

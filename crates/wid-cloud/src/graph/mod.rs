@@ -40,8 +40,11 @@ pub fn router() -> Router<CloudState> {
 
 /// The caller of a Graph request: a valid token for Graph, which is Microsoft's Graph
 /// audience or wid's own URL (`/metadata/endpoints` names wid as the cloud's Graph endpoint).
-pub(crate) fn authenticate(s: &CloudState, headers: &HeaderMap) -> Result<Caller, GraphError> {
-    let caller = verify_bearer(s, headers).map_err(|e| match e {
+pub(crate) async fn authenticate(
+    s: &CloudState,
+    headers: &HeaderMap,
+) -> Result<Caller, GraphError> {
+    let caller = verify_bearer(s, headers).await.map_err(|e| match e {
         AuthError::Missing => GraphError::unauthenticated("Access token is empty."),
         AuthError::Invalid(_) | AuthError::Expired { .. } => {
             GraphError::unauthenticated("Access token validation failure.")

@@ -159,7 +159,7 @@ pub async fn list(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let run = async {
-        let caller = super::authenticate(&s, &headers)?;
+        let caller = super::authenticate(&s, &headers).await?;
         let filter = filter_of(raw.as_deref())?;
         let value: Vec<Value> = principals(&s, &caller.tenant_id)
             .await?
@@ -186,7 +186,7 @@ pub async fn one(
 ) -> Response {
     let id = segments.get(0);
     let run = async {
-        let caller = super::authenticate(&s, &headers)?;
+        let caller = super::authenticate(&s, &headers).await?;
         principals(&s, &caller.tenant_id)
             .await?
             .into_iter()
@@ -214,7 +214,7 @@ pub async fn by_ids(
     body: axum::body::Bytes,
 ) -> Response {
     let run = async {
-        let caller = super::authenticate(&s, &headers)?;
+        let caller = super::authenticate(&s, &headers).await?;
         let body: ByIds = serde_json::from_slice(&body)
             .map_err(|e| GraphError::bad_request(format!("Invalid request body: {e}")))?;
         let all = principals(&s, &caller.tenant_id).await?;

@@ -21,5 +21,6 @@ pub async fn openid_configuration(State(s): State<CloudState>) -> Json<Value> {
 
 /// The issuer's public keys, retired ones included until their tokens have expired.
 pub async fn jwks(State(s): State<CloudState>) -> Json<wid_jose::JwkSet> {
+    s.refresh_keys().await;
     Json(s.keys.jwks(Purpose::Issuer, s.clock.now()))
 }

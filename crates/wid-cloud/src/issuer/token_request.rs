@@ -64,7 +64,7 @@ pub fn k8s_status(code: StatusCode, reason: &str, message: &str) -> Response {
 
 /// Lets through only wid's administrator application (its token from the stand-in STS).
 pub async fn admin_only(s: &CloudState, headers: &HeaderMap) -> Result<(), Response> {
-    let caller = verify_bearer(s, headers).map_err(|e| {
+    let caller = verify_bearer(s, headers).await.map_err(|e| {
         k8s_status(
             StatusCode::UNAUTHORIZED,
             "Unauthorized",

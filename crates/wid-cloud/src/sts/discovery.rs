@@ -137,6 +137,7 @@ pub async fn openid_configuration_v1(
 
 /// `GET /{tenant}/discovery/v2.0/keys` and `/{tenant}/discovery/keys`.
 pub async fn keys(State(s): State<CloudState>) -> Json<wid_jose::JwkSet> {
+    s.refresh_keys().await;
     let mut set = s.keys.jwks(Purpose::Sts, s.clock.now());
     for k in &mut set.keys {
         // Entra publishes x5t equal to kid.

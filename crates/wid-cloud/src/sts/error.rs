@@ -42,6 +42,7 @@ impl IntoResponse for StsError {
         });
         let status = StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::BAD_REQUEST);
         let mut resp = (status, Json(body)).into_response();
+        resp.extensions_mut().insert(AadstsCode(code));
         let h = resp.headers_mut();
         h.insert(
             "cache-control",
@@ -53,3 +54,8 @@ impl IntoResponse for StsError {
         resp
     }
 }
+
+/// The AADSTS code of a refused token request, as a response extension: what the request
+/// metrics count exchanges by (the body is not read again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AadstsCode(pub u32);

@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 
 use crate::state::CloudState;
 
-pub use error::StsError;
+pub use error::{AadstsCode, StsError};
 pub use exchange::{
     ACCESS_TOKEN_LIFETIME, Endpoint, IssuedToken, TokenParams, TokenSubject, exchange,
     resolve_resource, sign_access_token,

@@ -773,7 +773,7 @@ pub async fn run(ctx: &Context, cmd: ConnectionsCommand) -> Result<(), CliError>
             println!("Re-encrypted {n} connection(s) with the first Fernet key.");
             if a.generate {
                 eprintln!(
-                    "note: restart `wid up` so that it encrypts with the new key; drop the old key from the configuration once every process has restarted"
+                    "note: a running `wid up` reading $WID_HOME/fernet.key or WID_FERNET_KEY_FILE encrypts with the new key within 5 s (one set in WID_FERNET_KEY needs a restart); drop the old key from the configuration once every replica uses the new one"
                 );
             }
         }

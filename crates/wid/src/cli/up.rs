@@ -31,6 +31,27 @@ pub struct UpArgs {
     /// set), always, never.
     #[arg(long, env = "WID_LOG_COLOR", value_enum, default_value_t = LogColor::Auto)]
     pub log_color: LogColor,
+    /// Log format: text, or json (one JSON object per line, for log collectors).
+    #[arg(long, env = "WID_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// On SIGTERM, how long `/readyz` answers 503 before the server stops accepting
+    /// connections, in seconds: the time a load balancer (a Kubernetes Service) needs to
+    /// take this replica out of its pool. Requests in flight then finish (up to 10 s).
+    #[arg(long, env = "WID_DRAIN_SECONDS", default_value_t = 0)]
+    pub drain_seconds: u64,
+    /// How often signing keys and the Fernet configuration are read again, in
+    /// milliseconds (other replicas, or an operator, may rotate them).
+    #[arg(long, env = "WID_KEY_REFRESH_MS", default_value_t = 5000)]
+    pub key_refresh_ms: u64,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// When log lines carry terminal colour codes.
@@ -57,22 +78,31 @@ impl LogColor {
 
 /// Starts the server and serves until SIGINT or SIGTERM.
 pub async fn run(ctx: &Context, a: UpArgs) -> Result<(), CliError> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WID_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(a.log_color.enabled(
-            std::io::IsTerminal::is_terminal(&std::io::stderr()),
-            std::env::var_os("NO_COLOR").as_deref(),
-        ))
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WID_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    match a.log_format {
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init(),
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(a.log_color.enabled(
+                std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                std::env::var_os("NO_COLOR").as_deref(),
+            ))
+            .init(),
+    }
     let mut opts = ServerOptions::new(ctx.home.clone(), a.listen);
     opts.database_url = a.database_url;
     opts.public_url = a.public_url;
     opts.fic_write_hold = Duration::from_millis(a.fic_write_ms);
     opts.oidc_fetch_timeout = Duration::from_secs(a.oidc_timeout.max(1));
+    opts.key_refresh = Duration::from_millis(a.key_refresh_ms.max(100));
     let server = start(opts, ctx.clock.clone()).await?;
     let d = &server.state.defaults;
     let e = &server.endpoint;
@@ -110,9 +140,11 @@ pub async fn run(ctx: &Context, a: UpArgs) -> Result<(), CliError> {
     );
     println!("Stop with Ctrl-C.");
     shutdown_signal().await;
-    eprintln!("wid: shutting down");
+    tracing::info!("shutting down");
     let _ = std::fs::remove_file(ctx.home.server_file());
-    server.shutdown().await;
+    server
+        .drain_and_shutdown(Duration::from_secs(a.drain_seconds))
+        .await;
     Ok(())
 }
 

@@ -14,6 +14,25 @@ pub struct Up {
     child: Child,
 }
 
+impl Up {
+    /// Spawns a `wid up` process that is killed when dropped.
+    pub fn spawn(cmd: &mut Command) -> Self {
+        Up {
+            child: cmd.spawn().expect("spawn wid up"),
+        }
+    }
+
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status, if the process has exited.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("wait")
+    }
+}
+
 impl Drop for Up {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -31,6 +31,7 @@ pub struct Options {
     pub fic_write_hold: Duration,
     pub oidc_timeout: Duration,
     pub database_url: Option<String>,
+    pub key_refresh: Duration,
 }
 
 impl Default for Options {
@@ -39,6 +40,7 @@ impl Default for Options {
             fic_write_hold: Duration::ZERO,
             oidc_timeout: Duration::from_secs(5),
             database_url: None,
+            key_refresh: Duration::from_secs(5),
         }
     }
 }
@@ -66,6 +68,7 @@ impl TestCloud {
         opts.fic_write_hold = o.fic_write_hold;
         opts.oidc_fetch_timeout = o.oidc_timeout;
         opts.database_url = o.database_url;
+        opts.key_refresh = o.key_refresh;
         let server = start(opts, clock.clone() as Arc<dyn Clock>)
             .await
             .expect("server starts");
