@@ -138,10 +138,7 @@ async fn page(
                                 td.mono { (f["properties"]["subject"].as_str().unwrap_or("")) }
                                 td.mono { (f["properties"]["audiences"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default()) }
                                 td.actions { @if signed.session.admin {
-                                    form.inline method="post" action=(format!("{base}/federated-credentials/{}/delete", enc(fname))) {
-                                        input type="hidden" name=(CSRF_FIELD) value=(signed.session.csrf);
-                                        button type="submit" aria-label=(format!("Delete federated credential {fname}")) { "Delete" }
-                                    }
+                                    a.button href=(format!("{base}/federated-credentials/{}/delete", enc(fname))) aria-label=(format!("Delete federated credential {fname}")) { "Delete" }
                                 } }
                             }
                         }
@@ -265,6 +262,63 @@ pub async fn add_credential(
         r.detail()
     );
     Ok((status, page(&s, &signed, None, Some(problem)).await?).into_response())
+}
+
+/// `GET /identities/{rg}/{name}/federated-credentials/{fic}/delete`: the confirmation, naming
+/// the subject that will no longer sign in.
+pub async fn confirm_delete_credential(
+    State(s): State<UiState>,
+    signed: Signed,
+    Path((rg, name, fic)): Path<(String, String, String)>,
+) -> Result<Response, UiError> {
+    if !signed.session.admin {
+        return Err(UiError::ReadOnly);
+    }
+    let r = s
+        .arm(
+            Method::GET,
+            &format!(
+                "{}/federatedIdentityCredentials/{}?api-version={MSI_API}",
+                identity_path(&s, &rg, &name),
+                enc(&fic)
+            ),
+            None,
+        )
+        .await?;
+    if r.status == 404 {
+        return Err(UiError::NotFound(format!(
+            "identity {name} has no federated credential '{fic}'"
+        )));
+    }
+    let r = r.or_fail(format!("reading federated credential {fic}"))?;
+    let subject = r.json["properties"]["subject"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let action = format!(
+        "/identities/{}/{}/federated-credentials/{}/delete",
+        enc(&rg),
+        enc(&name),
+        enc(&fic)
+    );
+    let content = html! {
+        h1 { "Delete federated credential " (fic) "?" }
+        p { "Workloads that sign in as " code { (subject) } " will no longer get tokens for " (name) " (AADSTS70021). This cannot be undone." }
+        form method="post" action=(action) {
+            input type="hidden" name=(CSRF_FIELD) value=(signed.session.csrf);
+            div.buttons {
+                button.danger type="submit" { "Delete" }
+                a.button href="/identities" { "Cancel" }
+            }
+        }
+    };
+    Ok(layout::page(
+        "Delete federated credential",
+        Section::Identities,
+        &signed,
+        content,
+    )
+    .into_response())
 }
 
 /// `POST /identities/{rg}/{name}/federated-credentials/{fic}/delete`.

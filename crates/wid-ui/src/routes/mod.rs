@@ -48,7 +48,7 @@ pub fn router() -> Router<UiState> {
         )
         .route(
             "/identities/{rg}/{name}/federated-credentials/{fic}/delete",
-            post(identities::delete_credential),
+            get(identities::confirm_delete_credential).post(identities::delete_credential),
         )
         .route(
             "/identities/{rg}/{name}/role-assignments",

@@ -687,12 +687,34 @@ async fn identities_show_properties_and_manage_credentials_and_roles() {
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
     assert!(!ui.get("/identities").await.body.contains("<td>Reader</td>"));
-    let r = ui
-        .post(
-            "/identities/rg-airflow/airflow-mi/federated-credentials/airflow-worker/delete",
-            &[],
-        )
-        .await;
+    // Deleting a credential asks first, naming the subject that will stop signing in; the
+    // list links to that page, and nothing is deleted until it is confirmed.
+    let confirm = "/identities/rg-airflow/airflow-mi/federated-credentials/airflow-worker/delete";
+    assert!(
+        ui.get("/identities")
+            .await
+            .body
+            .contains(&format!("href=\"{confirm}\""))
+    );
+    let page = ui.get(confirm).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains("Delete federated credential airflow-worker?")
+            && page
+                .body
+                .contains("system:serviceaccount:airflow:airflow-worker"),
+        "{}",
+        page.body
+    );
+    assert!(ui.get("/identities").await.body.contains("1 of 20"));
+    assert_eq!(
+        ui.get("/identities/rg-airflow/airflow-mi/federated-credentials/nope/delete")
+            .await
+            .status,
+        404
+    );
+    let r = ui.post(confirm, &[]).await;
     assert_eq!(r.status, 303);
     assert!(ui.get("/identities").await.body.contains("0 of 20"));
 }
