@@ -63,7 +63,7 @@ pub async fn verify_bearer(state: &CloudState, headers: &HeaderMap) -> Result<Ca
         None if jwt.str_claim("tid") == Some(state.defaults.tenant_id.as_str()) => {
             state
                 .keys
-                .find_or_reload(&state.store, Purpose::Sts, kid, now)
+                .find_or_reload(&state.store, Purpose::Sts, kid, state.clock.now_millis())
                 .await
         }
         None => None,

@@ -78,7 +78,15 @@ pub struct KeyRing {
     sts: RwLock<Set>,
     /// Coalesces reloads: a reload waits for one in progress and then finds its key.
     reloading: tokio::sync::Mutex<()>,
+    /// When an unknown key id last made this replica read the store (milliseconds, on the
+    /// injected clock): at most one such read per [`MISS_RELOAD_INTERVAL_MS`].
+    last_miss_reload_ms: std::sync::atomic::AtomicI64,
 }
+
+/// The least time between two reloads caused by unknown key ids: a flood of tokens naming
+/// made-up `kid`s costs the database one read per interval, while a key another replica
+/// created is still found at once (or by the periodic refresh).
+pub const MISS_RELOAD_INTERVAL_MS: i64 = 1000;
 
 /// Rebuilds a purpose's set from the store's rows, reusing the parsed keys of `old`.
 fn rebuild(old: &Set, rows: Vec<StoredKey>) -> Result<Option<Set>, KeyError> {
@@ -138,6 +146,7 @@ impl KeyRing {
             issuer: RwLock::new(load_set(store, Purpose::Issuer, now).await?),
             sts: RwLock::new(load_set(store, Purpose::Sts, now).await?),
             reloading: tokio::sync::Mutex::new(()),
+            last_miss_reload_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
         })
     }
 
@@ -164,14 +173,18 @@ impl KeyRing {
     }
 
     /// [`KeyRing::find`], and when the key id is unknown, a reload from the store first (a
-    /// key another replica created). Concurrent misses share one reload.
+    /// key another replica created). Concurrent misses share one reload, and misses read the
+    /// store at most once per [`MISS_RELOAD_INTERVAL_MS`] (`now_ms` is the injected clock's
+    /// milliseconds).
     pub async fn find_or_reload(
         &self,
         store: &Store,
         p: Purpose,
         kid: &str,
-        now: i64,
+        now_ms: i64,
     ) -> Option<Arc<SigningKey>> {
+        use std::sync::atomic::Ordering;
+        let now = now_ms.div_euclid(1000);
         if let Some(k) = self.find(p, kid, now) {
             return Some(k);
         }
@@ -179,6 +192,15 @@ impl KeyRing {
         if let Some(k) = self.find(p, kid, now) {
             return Some(k);
         }
+        let last = self.last_miss_reload_ms.load(Ordering::SeqCst);
+        if last != i64::MIN && now_ms.saturating_sub(last) < MISS_RELOAD_INTERVAL_MS {
+            tracing::debug!(
+                kid,
+                "unknown key id; the store was read less than a second ago"
+            );
+            return None;
+        }
+        self.last_miss_reload_ms.store(now_ms, Ordering::SeqCst);
         if let Err(e) = self.reload_locked(store, now).await {
             tracing::warn!(error = %e, "cannot reload signing keys");
         }

@@ -12,6 +12,7 @@ use wid_store::{ListQuery, OrderBy, StoreError};
 use crate::ApiState;
 use crate::body::{FIELDS, parse_body, response};
 use crate::error::ApiError;
+use crate::redact::{MASK, restore_extra};
 use crate::tester::{TokenSource, test_connection};
 
 /// Default page size.
@@ -178,11 +179,14 @@ pub fn apply(
     if has("port") {
         out.port = body.port;
     }
-    if has("password") {
+    if has("password") && body.password.as_deref() != Some(MASK) {
         out.password = body.password.clone();
     }
     if has("extra") {
-        out.extra = body.extra.clone();
+        out.extra = match (&body.extra, &existing.extra) {
+            (Some(new), Some(old)) => Some(restore_extra(new, old)),
+            (new, _) => new.clone(),
+        };
     }
     Ok(out)
 }
@@ -237,8 +241,24 @@ async fn test(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     auth(&s, &headers).await?;
-    let c = parse_body(&json_body(&body)?)?;
-    let outcome = test_connection(&c, &TokenSource::Environment, s.http.clone()).await;
+    let mut c = parse_body(&json_body(&body)?)?;
+    // As Airflow's main branch does, the body is laid over the stored connection of the same id:
+    // a password left out (or sent back as "***") and masked extra values are the stored ones,
+    // so an edit form can test what it cannot see. They never leave the server.
+    if let Some(id) = c.conn_id.clone().filter(|id| !id.is_empty())
+        && let Some(stored) = s.store.get_connection(&id, &s.keys.current()).await?
+    {
+        if matches!(c.password.as_deref(), None | Some("") | Some(MASK)) {
+            c.password = stored.password.clone();
+        }
+        if let (Some(new), Some(old)) = (&c.extra, &stored.extra) {
+            c.extra = Some(restore_extra(new, old));
+        }
+    }
+    let source = TokenSource::Environment {
+        authority: s.test_authority.clone(),
+    };
+    let outcome = test_connection(&c, &source, s.http.clone()).await;
     Ok(Json(outcome).into_response())
 }
 

@@ -46,6 +46,9 @@ pub struct ApiState {
     pub clock: Arc<dyn Clock>,
     /// The HTTP client for testing connections (trusts the local CA).
     pub http: reqwest::Client,
+    /// The authority host for connection tests; `None`: AZURE_AUTHORITY_HOST, then the public
+    /// cloud.
+    pub test_authority: Option<String>,
 }
 
 impl std::fmt::Debug for ApiState {

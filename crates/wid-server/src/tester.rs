@@ -16,7 +16,11 @@ use wid_model::connection::registry;
 #[derive(Debug, Clone)]
 pub enum TokenSource {
     /// The process environment, as Airflow's own processes have it (DefaultAzureCredential).
-    Environment,
+    Environment {
+        /// The authority host in place of AZURE_AUTHORITY_HOST (`wid up
+        /// --connection-test-authority`).
+        authority: Option<String>,
+    },
     /// A projected token file and the authority, for `wid connections test --as NS/SA`.
     File {
         /// The token file.
@@ -119,9 +123,11 @@ pub async fn test_connection(
                 authority.clone(),
             )
         }
-        TokenSource::Environment => {
-            let authority = std::env::var("AZURE_AUTHORITY_HOST")
-                .unwrap_or_else(|_| "https://login.microsoftonline.com".into());
+        TokenSource::Environment { authority } => {
+            let authority = authority
+                .clone()
+                .or_else(|| std::env::var("AZURE_AUTHORITY_HOST").ok())
+                .unwrap_or_else(|| "https://login.microsoftonline.com".into());
             if let (Some(login), Some(password), Some(tenant)) =
                 (&conn.login, &conn.password, &tenant)
             {
@@ -143,9 +149,13 @@ pub async fn test_connection(
                         managed_identity_client_id: Some(c.clone()),
                         workload_identity_tenant_id: Some(t.clone()),
                         additionally_allowed_tenants: vec![t.clone()],
+                        authority: Some(authority.clone()),
                         ..Default::default()
                     },
-                    _ => ChainOptions::default(),
+                    _ => ChainOptions {
+                        authority: Some(authority.clone()),
+                        ..Default::default()
+                    },
                 };
                 match DefaultAzureCredential::new(opts, pipeline) {
                     Ok(dac) => {

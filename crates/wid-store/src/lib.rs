@@ -19,6 +19,7 @@ mod migrate;
 mod rbac;
 mod records;
 mod resource_apps;
+mod sessions;
 mod store;
 
 pub use crate::fernet::{FernetError, FernetKeys, KeyProblem, LiveFernetKeys};

@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../migrations/0007_application_certificates.sql"),
     ),
+    (10, include_str!("../migrations/0010_ended_sessions.sql")),
 ];
 
 /// Applies the migrations that have not run yet.

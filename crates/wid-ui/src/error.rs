@@ -19,6 +19,8 @@ pub enum UiError {
     BadRequest(String),
     /// Nothing by that name.
     NotFound(String),
+    /// The shared record of signed-out sessions could not be read.
+    Sessions(String),
     /// One of wid's own routes answered with an error the page cannot show in place.
     Backend {
         /// What the page was doing.
@@ -42,6 +44,10 @@ impl std::fmt::Display for UiError {
                 f,
                 "this session is read-only (signed in with an access token); nothing changed. Sign in with the admin key to make changes"
             ),
+            UiError::Sessions(why) => write!(
+                f,
+                "cannot check the session: the database that records signed-out sessions did not answer ({why}); nothing changed. Try again when /readyz answers 200"
+            ),
             UiError::BadRequest(m) => write!(f, "{m}"),
             UiError::NotFound(m) => write!(f, "{m}"),
             UiError::Backend {
@@ -61,6 +67,7 @@ impl IntoResponse for UiError {
             UiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             UiError::NotFound(_) => StatusCode::NOT_FOUND,
             UiError::Backend { .. } => StatusCode::BAD_GATEWAY,
+            UiError::Sessions(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         let title = match status {
             StatusCode::FORBIDDEN => "Refused",
@@ -77,3 +84,9 @@ impl IntoResponse for UiError {
 }
 
 impl std::error::Error for UiError {}
+
+impl From<crate::session::SessionStoreError> for UiError {
+    fn from(e: crate::session::SessionStoreError) -> Self {
+        UiError::Sessions(e.0)
+    }
+}

@@ -29,7 +29,7 @@ use axum::Router;
 use wid_model::Clock;
 
 pub use error::UiError;
-pub use session::Sessions;
+pub use session::{EndedSessions, Sessions};
 
 /// The local administrator application, whose client secret gets the UI an ARM token.
 #[derive(Clone)]
@@ -69,6 +69,8 @@ pub struct UiConfig {
     pub session_lifetime: i64,
     /// `AIRFLOW_CONN_*` variables of the server's environment (name, value), shown read-only.
     pub env_connections: Vec<(String, String)>,
+    /// Where sign-outs are recorded for every replica (the database); `None`: this process only.
+    pub ended_sessions: Option<Arc<dyn session::EndedSessions>>,
 }
 
 impl std::fmt::Debug for UiConfig {
@@ -108,7 +110,7 @@ impl std::fmt::Debug for UiState {
 impl UiState {
     /// A UI over `routes` (wid's public routes, without the UI itself).
     pub fn new(routes: Router, config: UiConfig, clock: Arc<dyn Clock>) -> Self {
-        let sessions = Sessions::new(&config.admin_key);
+        let sessions = Sessions::new(&config.admin_key).with_shared(config.ended_sessions.clone());
         UiState {
             inner: Arc::new(Inner {
                 routes,

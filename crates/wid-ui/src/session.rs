@@ -2,7 +2,9 @@
 //! sharing the admin key accepts it), `Secure; HttpOnly; SameSite=Strict`, ending at a fixed time.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
@@ -30,15 +32,38 @@ pub struct Session {
     pub admin: bool,
 }
 
+/// A boxed future, for the object-safe [`EndedSessions`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where signed-out sessions are recorded so that every replica refuses them: the database
+/// that the replicas share (`wid up` implements it over its store). Sessions are identified by
+/// the SHA-256 of their nonce, never by the cookie.
+pub trait EndedSessions: Send + Sync {
+    /// Records a session as ended until `expires`.
+    fn end(
+        &self,
+        nonce_sha256: String,
+        expires: i64,
+        now: i64,
+    ) -> BoxFuture<'_, Result<(), String>>;
+    /// Whether a session was ended.
+    fn is_ended(&self, nonce_sha256: String) -> BoxFuture<'_, Result<bool, String>>;
+}
+
 /// Sessions as signed cookies: `<expires>.<nonce>.<mac>`, the MAC an HMAC-SHA256 under a key
 /// derived from the admin key. Any replica sharing the admin key accepts them, so nothing a
 /// replica holds is needed by another; rotating the admin key ends every session. The CSRF
-/// token is an HMAC of the nonce. Signing out records the cookie as ended until it expires
-/// (in this process: behind several replicas the cookie is also cleared in the browser).
+/// token is an HMAC of the nonce. Signing out records the cookie as ended until it expires, in
+/// this process and, when configured, in the shared [`EndedSessions`] every replica reads.
 pub struct Sessions {
     key: aws_lc_rs::hmac::Key,
     ended: Mutex<HashMap<String, i64>>,
+    shared: Option<Arc<dyn EndedSessions>>,
 }
+
+/// Why a session could not be checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionStoreError(pub String);
 
 impl std::fmt::Debug for Sessions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,7 +78,14 @@ impl Sessions {
         Sessions {
             key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, seed.as_bytes()),
             ended: Mutex::new(HashMap::new()),
+            shared: None,
         }
+    }
+
+    /// The same, recording sign-outs in `shared` too (every replica reads it).
+    pub fn with_shared(mut self, shared: Option<Arc<dyn EndedSessions>>) -> Self {
+        self.shared = shared;
+        self
     }
 
     fn mac(&self, data: &str) -> String {
@@ -77,9 +109,9 @@ impl Sessions {
         )
     }
 
-    /// The session for a cookie value, if its MAC is right, it has not expired and it was
-    /// not signed out.
-    pub fn get(&self, id: &str, now: i64) -> Option<Session> {
+    /// The session for a cookie value and its nonce, if its MAC is right, it has not expired
+    /// and this process did not sign it out (the shared record is not read).
+    fn verify<'a>(&self, id: &'a str, now: i64) -> Option<(Session, &'a str)> {
         let (body, mac) = id.rsplit_once('.')?;
         let mut parts = body.splitn(3, '.');
         let (expires, role, nonce) = (parts.next()?, parts.next()?, parts.next()?);
@@ -91,26 +123,56 @@ impl Sessions {
         if ended.contains_key(nonce) {
             return None;
         }
-        Some(Session {
+        let session = Session {
             csrf: self.mac(&format!("csrf.{nonce}")),
             expires,
             admin: role == "a",
-        })
+        };
+        Some((session, nonce))
     }
 
-    /// Ends a session.
-    pub fn remove(&self, id: &str, now: i64) {
+    /// The session for a cookie value, if its MAC is right, it has not expired and it was
+    /// not signed out, here or on another replica. An error when the shared record cannot be
+    /// read (the session is then neither accepted nor sent back to sign-in).
+    pub async fn get(&self, id: &str, now: i64) -> Result<Option<Session>, SessionStoreError> {
+        let Some((session, nonce)) = self.verify(id, now) else {
+            return Ok(None);
+        };
+        if let Some(shared) = &self.shared {
+            let ended = shared
+                .is_ended(wid_jose::sha256_hex(nonce.as_bytes()))
+                .await
+                .map_err(SessionStoreError)?;
+            if ended {
+                return Ok(None);
+            }
+        }
+        Ok(Some(session))
+    }
+
+    /// Ends a session, here and in the shared record.
+    pub async fn remove(&self, id: &str, now: i64) -> Result<(), SessionStoreError> {
         let Some((body, _)) = id.rsplit_once('.') else {
-            return;
+            return Ok(());
         };
         let mut parts = body.splitn(3, '.');
         let (Some(expires), Some(_), Some(nonce)) = (parts.next(), parts.next(), parts.next())
         else {
-            return;
+            return Ok(());
         };
-        let mut ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
-        ended.retain(|_, exp| *exp > now);
-        ended.insert(nonce.to_string(), expires.parse().unwrap_or(now));
+        let expires = expires.parse().unwrap_or(now);
+        {
+            let mut ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+            ended.retain(|_, exp| *exp > now);
+            ended.insert(nonce.to_string(), expires);
+        }
+        if let Some(shared) = &self.shared {
+            shared
+                .end(wid_jose::sha256_hex(nonce.as_bytes()), expires, now)
+                .await
+                .map_err(SessionStoreError)?;
+        }
+        Ok(())
     }
 }
 
@@ -178,7 +240,13 @@ impl FromRequestParts<UiState> for Signed {
 
     async fn from_request_parts(parts: &mut Parts, s: &UiState) -> Result<Self, Self::Rejection> {
         let id = cookie(&parts.headers, COOKIE).ok_or(UiError::SignIn)?;
-        let session = s.inner.sessions.get(&id, s.now()).ok_or(UiError::SignIn)?;
+        let session = s
+            .inner
+            .sessions
+            .get(&id, s.now())
+            .await
+            .map_err(UiError::from)?
+            .ok_or(UiError::SignIn)?;
         Ok(Signed { id, session })
     }
 }
@@ -187,38 +255,97 @@ impl FromRequestParts<UiState> for Signed {
 mod tests {
     use super::*;
 
-    #[test]
-    fn sessions_end_at_their_time_and_on_removal() {
+    #[tokio::test]
+    async fn sessions_end_at_their_time_and_on_removal() {
         let s = Sessions::new("widk_a");
+        let get = |id: &str, now| {
+            let id = id.to_string();
+            let s = &s;
+            async move { s.get(&id, now).await.unwrap() }
+        };
         let (id, sess) = s.create(1060, true);
-        assert_eq!(s.get(&id, 1059).unwrap().csrf, sess.csrf);
-        assert!(s.get(&id, 1059).unwrap().admin);
-        assert!(s.get(&id, 1060).is_none());
+        assert_eq!(get(&id, 1059).await.unwrap().csrf, sess.csrf);
+        assert!(get(&id, 1059).await.unwrap().admin);
+        assert!(get(&id, 1060).await.is_none());
         let (id2, _) = s.create(2060, false);
-        assert!(!s.get(&id2, 2000).unwrap().admin);
-        s.remove(&id2, 2000);
-        assert!(s.get(&id2, 2001).is_none());
-        assert!(s.get("forged", 0).is_none());
-        assert!(s.get("9999999999.nonce.mac", 0).is_none());
+        assert!(!get(&id2, 2000).await.unwrap().admin);
+        s.remove(&id2, 2000).await.unwrap();
+        assert!(get(&id2, 2001).await.is_none());
+        assert!(get("forged", 0).await.is_none());
+        assert!(get("9999999999.nonce.mac", 0).await.is_none());
     }
 
-    #[test]
-    fn a_session_is_bound_to_the_admin_key_and_its_mac() {
+    /// The shared record, in memory (`wid up` keeps it in the database).
+    #[derive(Default)]
+    struct Shared(Mutex<HashMap<String, i64>>, std::sync::atomic::AtomicBool);
+
+    impl EndedSessions for Shared {
+        fn end(&self, n: String, expires: i64, _now: i64) -> BoxFuture<'_, Result<(), String>> {
+            self.0.lock().unwrap().insert(n, expires);
+            Box::pin(async { Ok(()) })
+        }
+        fn is_ended(&self, n: String) -> BoxFuture<'_, Result<bool, String>> {
+            let down = self.1.load(std::sync::atomic::Ordering::SeqCst);
+            let r = if down {
+                Err("database unreachable".to_string())
+            } else {
+                Ok(self.0.lock().unwrap().contains_key(&n))
+            };
+            Box::pin(async move { r })
+        }
+    }
+
+    #[tokio::test]
+    async fn signing_out_on_one_replica_ends_the_session_on_all() {
+        let shared = Arc::new(Shared::default());
+        let a = Sessions::new("widk_a").with_shared(Some(shared.clone()));
+        let b = Sessions::new("widk_a").with_shared(Some(shared.clone()));
+        let (id, _) = a.create(1060, true);
+        assert!(b.get(&id, 1001).await.unwrap().is_some());
+        a.remove(&id, 1002).await.unwrap();
+        assert!(
+            b.get(&id, 1003).await.unwrap().is_none(),
+            "replica b refuses it"
+        );
+        let nonce = id.split('.').nth(2).unwrap();
+        assert!(
+            shared
+                .0
+                .lock()
+                .unwrap()
+                .keys()
+                .all(|k| k != nonce && k.len() == 64),
+            "only the nonce's hash is recorded"
+        );
+        let (other, _) = a.create(1060, true);
+        shared.1.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            b.get(&other, 1003).await.is_err(),
+            "an unreadable record is an error"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_session_is_bound_to_the_admin_key_and_its_mac() {
         let (id, sess) = Sessions::new("widk_a").create(1060, false);
         let replica = Sessions::new("widk_a");
         assert_eq!(
-            replica.get(&id, 1001).unwrap().csrf,
+            replica.get(&id, 1001).await.unwrap().unwrap().csrf,
             sess.csrf,
             "another replica accepts it"
         );
         assert!(
-            Sessions::new("widk_b").get(&id, 1001).is_none(),
+            Sessions::new("widk_b")
+                .get(&id, 1001)
+                .await
+                .unwrap()
+                .is_none(),
             "a new admin key ends it"
         );
         let (_, nonce_mac) = id.split_once('.').unwrap();
         let longer = format!("99999999999.{nonce_mac}");
         assert!(
-            replica.get(&longer, 1001).is_none(),
+            replica.get(&longer, 1001).await.unwrap().is_none(),
             "the expiry cannot be extended"
         );
     }

@@ -94,6 +94,17 @@ pub enum HomeError {
     /// Certificate generation failed.
     #[error("cannot create the local CA: {0}")]
     Tls(String),
+    /// The server certificate does not name a host clients use, and cannot be issued again
+    /// here (no CA key in the data directory, e.g. a mounted Secret).
+    #[error(
+        "{cert} is not valid for {names}, which clients will use (--public-url, --tls-name)\nhint: issue it again from a machine with the data directory's ca-key.pem: `WID_HOME=... wid up --tls-name NAME` (then copy server.pem and server-key.pem into the Secret), or use a certificate from your own CA for these names"
+    )]
+    CertificateNames {
+        /// The server certificate.
+        cert: PathBuf,
+        /// The names it lacks, comma-separated.
+        names: String,
+    },
 }
 
 impl Home {
@@ -174,6 +185,32 @@ impl Home {
         self.write(&self.server_cert(), g.server_cert.as_bytes(), false)?;
         self.write(&self.ca_cert(), g.ca_cert.as_bytes(), false)?;
         Ok(true)
+    }
+
+    /// Makes sure the server certificate is valid for every name in `names` (host names or IP
+    /// addresses clients use: the public URL's host, `--tls-name`). When it is not, the
+    /// certificate is issued again by the local CA (`ca-key.pem`) for the standard names and
+    /// `names`; returns the names that were added. Without the CA key, an error with the fix.
+    pub fn ensure_names(&self, names: &[String]) -> Result<Vec<String>, HomeError> {
+        let cert = self.read(&self.server_cert())?;
+        let missing = crate::tls::names_not_covered(&cert, names);
+        if missing.is_empty() {
+            return Ok(missing);
+        }
+        let ca_key_path = self.root.join("ca-key.pem");
+        let Ok(ca_key) = std::fs::read_to_string(&ca_key_path) else {
+            return Err(HomeError::CertificateNames {
+                cert: self.server_cert(),
+                names: missing.join(", "),
+            });
+        };
+        let ca_key =
+            rcgen::KeyPair::from_pem(&ca_key).map_err(|e| HomeError::Tls(e.to_string()))?;
+        let (cert, key) = crate::tls::issue_server(&ca_key, names)
+            .map_err(|e| HomeError::Tls(format!("{e} (names: {})", names.join(", "))))?;
+        self.write(&self.server_key(), key.as_bytes(), true)?;
+        self.write(&self.server_cert(), cert.as_bytes(), false)?;
+        Ok(missing)
     }
 
     /// Writes a file atomically (temp file + rename); `private` makes it 0600.

@@ -33,6 +33,13 @@ pub struct ServerOptions {
     /// How often signing keys are read again from the database and the Fernet configuration
     /// from its file (another replica, or an operator, may have rotated them).
     pub key_refresh: Duration,
+    /// Host names or IP addresses the server certificate must name besides localhost,
+    /// 127.0.0.1, ::1 and the public URL's host (`--tls-name`).
+    pub tls_names: Vec<String>,
+    /// The authority host for connection tests run inside the server (`POST
+    /// /api/v2/connections/test`, the web UI's Test): a URL, or `self` for this wid. `None`:
+    /// the process's AZURE_AUTHORITY_HOST, then Azure's public cloud.
+    pub connection_test_authority: Option<String>,
 }
 
 impl ServerOptions {
@@ -46,6 +53,8 @@ impl ServerOptions {
             fic_write_hold: Duration::from_millis(100),
             oidc_fetch_timeout: Duration::from_secs(10),
             key_refresh: Duration::from_secs(5),
+            connection_test_authority: None,
+            tls_names: Vec::new(),
         }
     }
 }
@@ -268,6 +277,18 @@ pub async fn start(
         SocketAddr::V4(a) => format!("https://{}:{}", a.ip(), a.port()),
         SocketAddr::V6(a) => format!("https://[{}]:{}", a.ip(), a.port()),
     });
+    // The certificate names what clients connect to: the public URL's host and --tls-name.
+    let mut names = opts.tls_names.clone();
+    if let Some(host) = reqwest::Url::parse(&endpoint)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_string()))
+    {
+        names.insert(0, host);
+    }
+    let added = home.ensure_names(&names)?;
+    if !added.is_empty() {
+        tracing::info!(names = %added.join(", "), "issued the server certificate again, for new names");
+    }
     let db_url = opts
         .database_url
         .clone()
@@ -323,6 +344,10 @@ pub async fn start(
         }),
         clock: state.clock.clone(),
         http,
+        test_authority: match opts.connection_test_authority.as_deref() {
+            Some("self") => Some(endpoint.clone()),
+            other => other.map(String::from),
+        },
     };
     let ui = ui_config(home, &state, api_key(home)?);
     let observe = Arc::new(Observe::default());
@@ -376,5 +401,37 @@ fn ui_config(home: &Home, state: &CloudState, admin_key: String) -> Option<wid_u
         issuer_url: state.config.issuer_url(),
         session_lifetime: wid_ui::SESSION_LIFETIME,
         env_connections,
+        ended_sessions: Some(Arc::new(StoreSessions(state.store.clone()))),
     })
+}
+
+/// Signed-out web UI sessions in the database, which every replica reads.
+struct StoreSessions(wid_store::Store);
+
+impl wid_ui::EndedSessions for StoreSessions {
+    fn end(
+        &self,
+        nonce_sha256: String,
+        expires: i64,
+        now: i64,
+    ) -> wid_ui::session::BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.0
+                .end_session(&nonce_sha256, expires, now)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn is_ended(
+        &self,
+        nonce_sha256: String,
+    ) -> wid_ui::session::BoxFuture<'_, Result<bool, String>> {
+        Box::pin(async move {
+            self.0
+                .session_ended(&nonce_sha256)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
 }

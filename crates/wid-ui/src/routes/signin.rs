@@ -60,7 +60,7 @@ fn with_pre_cookie(status: StatusCode, error: Option<&str>) -> Response {
 /// `GET /signin`.
 pub async fn form(State(s): State<UiState>, headers: HeaderMap) -> Response {
     if let Some(id) = cookie(&headers, COOKIE)
-        && s.inner.sessions.get(&id, s.now()).is_some()
+        && matches!(s.inner.sessions.get(&id, s.now()).await, Ok(Some(_)))
     {
         return Redirect::to("/connections").into_response();
     }
@@ -142,7 +142,7 @@ pub async fn signout(
     body: axum::body::Bytes,
 ) -> Result<Response, UiError> {
     signed.check_csrf(&FormData::parse(&body)?)?;
-    s.inner.sessions.remove(&signed.id, s.now());
+    s.inner.sessions.remove(&signed.id, s.now()).await?;
     Ok((
         [(header::SET_COOKIE, set_cookie(COOKIE, "", 0))],
         Redirect::to("/signin"),

@@ -43,6 +43,16 @@ pub struct UpArgs {
     /// milliseconds (other replicas, or an operator, may rotate them).
     #[arg(long, env = "WID_KEY_REFRESH_MS", default_value_t = 5000)]
     pub key_refresh_ms: u64,
+    /// The authority host for connection tests run inside the server (the API's
+    /// `/connections/test` and the web UI's Test button): `self` for this wid, or a URL.
+    /// Default: AZURE_AUTHORITY_HOST, then Azure's public cloud.
+    #[arg(long, env = "WID_CONNECTION_TEST_AUTHORITY")]
+    pub connection_test_authority: Option<String>,
+    /// Another host name or IP address the server certificate must name (repeatable; the
+    /// public URL's host is added on its own). A certificate that lacks one is issued again
+    /// by the local CA.
+    #[arg(long = "tls-name", env = "WID_TLS_NAMES", value_delimiter = ',')]
+    pub tls_names: Vec<String>,
 }
 
 /// How log lines are written.
@@ -103,6 +113,8 @@ pub async fn run(ctx: &Context, a: UpArgs) -> Result<(), CliError> {
     opts.fic_write_hold = Duration::from_millis(a.fic_write_ms);
     opts.oidc_fetch_timeout = Duration::from_secs(a.oidc_timeout.max(1));
     opts.key_refresh = Duration::from_millis(a.key_refresh_ms.max(100));
+    opts.connection_test_authority = a.connection_test_authority;
+    opts.tls_names = a.tls_names;
     let server = start(opts, ctx.clock.clone()).await?;
     let d = &server.state.defaults;
     let e = &server.endpoint;

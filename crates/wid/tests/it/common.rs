@@ -69,6 +69,8 @@ impl TestCloud {
         opts.oidc_fetch_timeout = o.oidc_timeout;
         opts.database_url = o.database_url;
         opts.key_refresh = o.key_refresh;
+        // Connection tests inside the server sign in at this wid, never at Azure's public cloud.
+        opts.connection_test_authority = Some("self".into());
         let server = start(opts, clock.clone() as Arc<dyn Clock>)
             .await
             .expect("server starts");

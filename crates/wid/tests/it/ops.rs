@@ -243,3 +243,92 @@ async fn readiness_follows_the_database() {
     assert_eq!(s, 200);
     c.stop().await;
 }
+
+#[tokio::test]
+async fn the_certificate_names_the_public_host_and_every_tls_name() {
+    use wid::server::{ServerOptions, start};
+    use wid_model::{Clock, ManualClock, SystemClock};
+    let dir = tempfile::tempdir().unwrap();
+    let home = wid::home::Home::at(dir.path().join("home"));
+    let clock = ManualClock::new(SystemClock.now());
+    // First start: the default names only.
+    let first = start(
+        ServerOptions::new(home.clone(), "127.0.0.1:0".parse().unwrap()),
+        clock.clone() as std::sync::Arc<dyn Clock>,
+    )
+    .await
+    .unwrap();
+    first.shutdown().await;
+    let before = std::fs::read(home.server_cert()).unwrap();
+    // Behind a Service: the public URL's host and another name clients use.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut opts = ServerOptions::new(home.clone(), format!("127.0.0.1:{port}").parse().unwrap());
+    opts.public_url = Some(format!("https://wid.wid.svc.cluster.local:{port}"));
+    opts.tls_names = vec!["wid.example.internal".into()];
+    let server = start(opts.clone(), clock.clone() as std::sync::Arc<dyn Clock>)
+        .await
+        .unwrap();
+    let after = std::fs::read(home.server_cert()).unwrap();
+    assert_ne!(before, after, "issued again for the new names");
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(home.ca_cert()).unwrap()).unwrap();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    for name in [
+        "wid.wid.svc.cluster.local",
+        "wid.example.internal",
+        "localhost",
+    ] {
+        // The name resolves to loopback for this client only; TLS checks it against the
+        // certificate, which the unchanged CA signed.
+        let http = reqwest::Client::builder()
+            .tls_certs_only([ca.clone()])
+            .resolve(name, addr)
+            .build()
+            .unwrap();
+        let r = http
+            .get(format!("https://{name}:{port}/healthz"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(r.status(), 200, "{name}");
+    }
+    let http = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .resolve("not-named.example", addr)
+        .build()
+        .unwrap();
+    assert!(
+        http.get(format!("https://not-named.example:{port}/healthz"))
+            .send()
+            .await
+            .is_err(),
+        "a name the certificate lacks is refused by TLS"
+    );
+    server.shutdown().await;
+    // A restart with the same names keeps the certificate.
+    let again = start(opts, clock as std::sync::Arc<dyn Clock>)
+        .await
+        .unwrap();
+    again.shutdown().await;
+    assert_eq!(std::fs::read(home.server_cert()).unwrap(), after);
+}
+
+#[test]
+fn without_the_ca_key_a_missing_name_is_an_error_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = wid::home::Home::at(dir.path().join("home"));
+    home.ensure().unwrap();
+    std::fs::remove_file(home.root().join("ca-key.pem")).unwrap();
+    let e = home
+        .ensure_names(&["wid.wid.svc.cluster.local".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("not valid for wid.wid.svc.cluster.local") && e.contains("hint: "),
+        "{e}"
+    );
+    assert!(home.ensure_names(&["127.0.0.1".into()]).unwrap().is_empty());
+}

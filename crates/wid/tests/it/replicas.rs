@@ -528,3 +528,98 @@ async fn fernet_rotation_is_picked_up_by_running_replicas() {
     stop_all(rs).await;
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn signing_out_through_one_replica_ends_the_session_on_every_replica() {
+    use crate::ui_support::UiClient;
+    let db = PgDb::create().await;
+    let rs = replicas(&db, 2, |_| Options::default()).await;
+    let a = UiClient::signed_in(&rs[0]).await;
+    // The same browser, its next request answered by the other replica.
+    let mut b = UiClient::new(&rs[1]);
+    b.cookie = a.cookie.clone();
+    b.csrf = a.csrf.clone();
+    assert_eq!(
+        b.get("/connections").await.status,
+        200,
+        "replica b accepts the session"
+    );
+    let out = a.post("/signout", &[]).await;
+    assert_eq!((out.status, out.location.as_str()), (303, "/signin"));
+    let after = b.get("/connections").await;
+    assert_eq!(
+        (after.status, after.location.as_str()),
+        (303, "/signin"),
+        "replica b sends the signed-out session back to sign-in"
+    );
+    let refused = b
+        .post(
+            "/connection/add",
+            &[("conn_id", "x"), ("conn_type", "http"), ("action", "save")],
+        )
+        .await;
+    assert_eq!(refused.location, "/signin", "and changes nothing");
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM ended_sessions").await,
+        1,
+        "one record, until the session would have expired"
+    );
+    assert_eq!(db.count("SELECT COUNT(*) FROM connections").await, 0);
+    stop_all(rs).await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn unknown_key_ids_read_the_store_at_most_once_a_second() {
+    let db = PgDb::create().await;
+    // No periodic refresh: only unknown key ids make B read the store.
+    let rs = replicas(&db, 2, |_| Options {
+        key_refresh: Duration::from_secs(3600),
+        ..Default::default()
+    })
+    .await;
+    let (a, b) = (&rs[0], &rs[1]);
+    let sub_path = format!("/subscriptions/{}?api-version=2022-12-01", b.sub);
+    // A token of B's own tenant naming a made-up kid: B reads the store once, finds nothing.
+    let forged = crate::common::raw_jwt(
+        &serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": "made-up"}),
+        &serde_json::json!({"tid": b.tenant, "iss": format!("https://sts.windows.net/{}/", b.tenant)}),
+        "c2ln",
+    );
+    let (s, _, _) = b.call(Method::GET, &sub_path, Some(&forged), None).await;
+    assert_eq!(s, 401);
+    // A rotates; within the same second, B does not read the store again for a new kid.
+    let t = a.admin_token().await;
+    let (s, _, v) = a
+        .call(
+            Method::POST,
+            "/issuer/keys/rotate?purpose=sts",
+            Some(&t),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let new_sts = a.state().keys.active(Purpose::Sts).kid().to_string();
+    let fresh = a.admin_token_for(SCOPE_ARM).await.1["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, _, _) = b.call(Method::GET, &sub_path, Some(&fresh), None).await;
+    assert_eq!(
+        s, 401,
+        "a second unknown kid within the interval is not looked up"
+    );
+    assert!(
+        b.state()
+            .keys
+            .find(Purpose::Sts, &new_sts, b.clock.now())
+            .is_none()
+    );
+    // A second later (on the injected clock) the next unknown kid reads the store at once.
+    b.clock.advance(1);
+    let (s, _, v) = b.call(Method::GET, &sub_path, Some(&fresh), None).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(b.state().keys.active(Purpose::Sts).kid(), new_sts);
+    stop_all(rs).await;
+    db.drop_db().await;
+}

@@ -1,8 +1,10 @@
 //! Three `wid up` processes on one PostgreSQL behind HAProxy (Debian's, started here with its
 //! own configuration, TCP passthrough, health checks on `/readyz`): token exchanges through
-//! the load balancer with the workload identity credential's own retry policy while one
-//! replica is killed with SIGKILL and another is stopped with SIGTERM and started again.
-//! No client sees a failure and no acknowledged ARM write is lost.
+//! the load balancer, by wid's workload identity credential and by the unmodified Python
+//! azure-identity in their own processes, each with its own retry policy, while one replica
+//! is killed with SIGKILL and another is stopped with SIGTERM and started again: no client
+//! sees a failure and no acknowledged ARM write is lost. Key rotation through one replica
+//! process is used and published by the others.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -263,11 +265,36 @@ fn exchange_load(
     (ok, handles)
 }
 
+/// `n` Python processes running `tests/python/exchange_loop.py` through the load balancer
+/// until `stop_file` exists.
+fn python_load(c: &Cluster, n: usize, stop_file: &Path) -> Vec<Child> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/exchange_loop.py");
+    (0..n)
+        .map(|_| {
+            Command::new(crate::cli_session::python())
+                .arg(&script)
+                .arg(stop_file)
+                .env("AZURE_CLIENT_ID", &c.client_id)
+                .env("AZURE_TENANT_ID", &c.tenant)
+                .env("AZURE_FEDERATED_TOKEN_FILE", &c.token_file)
+                .env("AZURE_AUTHORITY_HOST", &c.public)
+                .env("REQUESTS_CA_BUNDLE", c.home.join("ca.pem"))
+                .env_remove("HTTPS_PROXY")
+                .env_remove("https_proxy")
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("spawn python")
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_behind_haproxy_survive_a_kill_and_a_restart() {
     let mut c = cluster(3).await;
     let stop = Arc::new(AtomicBool::new(false));
-    let (ok, workers) = exchange_load(&c, 4, &stop);
+    let (ok, workers) = exchange_load(&c, 3, &stop);
+    let stop_file = c.home.join("stop-python");
+    let pythons = python_load(&c, 2, &stop_file);
     let writer = {
         let (stop, http, rg, arm_token) = (
             stop.clone(),
@@ -321,12 +348,28 @@ async fn three_replicas_behind_haproxy_survive_a_kill_and_a_restart() {
     wait_ready(&c.http, &format!("https://127.0.0.1:{}", c.ports[2])).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop.store(true, Ordering::Relaxed);
+    std::fs::write(&stop_file, b"stop").unwrap();
     let elapsed = start.elapsed();
 
     let mut failures = Vec::new();
     for w in workers {
         failures.extend(w.await.unwrap());
     }
+    let mut python_ok = 0;
+    for p in pythons {
+        let out = tokio::task::spawn_blocking(move || p.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        assert!(out.status.success(), "python exited with {}", out.status);
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+        python_ok += v["ok"].as_u64().unwrap();
+        for f in v["failures"].as_array().unwrap() {
+            failures.push(format!("azure-identity: {f}"));
+        }
+    }
+    assert!(python_ok > 0, "the Python clients exchanged nothing");
+    eprintln!("haproxy load: azure-identity clients made {python_ok} exchanges");
     let acked = writer.await.unwrap();
     let exchanges = ok.load(Ordering::Relaxed);
     eprintln!(
@@ -401,4 +444,181 @@ async fn haproxy_throughput_with_1_2_3_replicas() {
         drop(c);
         db.drop_db().await;
     }
+}
+
+/// The `kid` in a JWT's header.
+fn kid_of(token: &str) -> String {
+    wid_jose::UnverifiedJwt::parse(token)
+        .unwrap()
+        .kid()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_rotation_through_one_replica_process_is_used_by_every_other() {
+    let mut c = cluster(3).await;
+    let direct: Vec<String> = c
+        .ports
+        .iter()
+        .map(|p| format!("https://127.0.0.1:{p}"))
+        .collect();
+    // Reader on the subscription, so that each access token can read it on every replica.
+    let admin: Value =
+        serde_json::from_slice(&std::fs::read(c.home.join("admin.json")).unwrap()).unwrap();
+    let sub = admin["subscription_id"].as_str().unwrap().to_string();
+    let id_url = format!(
+        "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/airflow-mi?api-version=2023-01-31",
+        c.rg
+    );
+    let identity: Value = c
+        .http
+        .get(&id_url)
+        .bearer_auth(&c.arm_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let principal = identity["properties"]["principalId"].as_str().unwrap();
+    let reader = wid_model::rbac::RoleDefinition::find("Reader")
+        .unwrap()
+        .arm_id(&sub);
+    let s = arm_put(
+        &c.http,
+        &format!(
+            "{}/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments/{}?api-version=2022-04-01",
+            c.public,
+            wid_model::ids::new_guid()
+        ),
+        &c.arm_token,
+        &json!({"properties": {"roleDefinitionId": reader, "principalId": principal, "principalType": "ServicePrincipal"}}),
+    )
+    .await;
+    assert_eq!(s, Some(201));
+
+    // Rotate both keys through the first replica's own port.
+    let mut new_kid = std::collections::HashMap::new();
+    let mut old_kid = std::collections::HashMap::new();
+    for purpose in ["issuer", "sts"] {
+        let r = c
+            .http
+            .post(format!(
+                "{}/issuer/keys/rotate?purpose={purpose}",
+                direct[0]
+            ))
+            .bearer_auth(&c.arm_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        new_kid.insert(purpose, v["active_kid"].as_str().unwrap().to_string());
+        let published: Vec<String> = v["published_kids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap().to_string())
+            .collect();
+        old_kid.insert(purpose, published);
+    }
+    let rotated = Instant::now();
+
+    // Each replica signs with the new keys within its refresh interval (500 ms here).
+    let sub_url = |base: &str| format!("{base}/subscriptions/{sub}?api-version=2022-12-01");
+    let mut minted = Vec::new();
+    for base in &direct {
+        loop {
+            let tr: Value = c
+                .http
+                .post(format!(
+                    "{base}/issuer/api/v1/namespaces/airflow/serviceaccounts/worker/token"
+                ))
+                .bearer_auth(&c.arm_token)
+                .json(&json!({"spec": {"audiences": ["api://AzureADTokenExchange"]}}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let token = tr["status"]["token"].as_str().unwrap().to_string();
+            if kid_of(&token) == new_kid["issuer"] {
+                minted.push(token);
+                break;
+            }
+            assert!(
+                rotated.elapsed() < Duration::from_secs(5),
+                "{base} still signs with the old issuer key"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    // A projected token minted by X is exchanged at Y, and Y's access token is accepted by
+    // ARM on Z: nine exchanges, twenty-seven reads.
+    for (x, assertion) in minted.iter().enumerate() {
+        for y in &direct {
+            let r = c
+                .http
+                .post(format!("{y}/{}/oauth2/v2.0/token", c.tenant))
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", c.client_id.as_str()),
+                    ("scope", SCOPE_ARM),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", assertion.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(status, 200, "minted by replica {x}, exchanged at {y}: {v}");
+            let access = v["access_token"].as_str().unwrap();
+            assert_eq!(kid_of(access), new_kid["sts"], "{y} signs with the new key");
+            for z in &direct {
+                let r = c
+                    .http
+                    .get(sub_url(z))
+                    .bearer_auth(access)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200, "a token from {y} read at {z}");
+            }
+        }
+    }
+    // Every replica publishes the new keys and keeps the retired ones.
+    for base in &direct {
+        for (purpose, path) in [
+            ("sts", format!("{base}/{}/discovery/v2.0/keys", c.tenant)),
+            ("issuer", format!("{base}/issuer/openid/v1/jwks")),
+        ] {
+            let jwks: Value = c
+                .http
+                .get(&path)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let kids: Vec<&str> = jwks["keys"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{path}: {jwks}"))
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap())
+                .collect();
+            for k in &old_kid[purpose] {
+                assert!(kids.contains(&k.as_str()), "{path} lacks {k}: {kids:?}");
+            }
+        }
+    }
+    let db = std::mem::replace(&mut c.db, PgDb::placeholder());
+    drop(c);
+    db.drop_db().await;
 }

@@ -899,3 +899,137 @@ async fn export_writes_what_wid_connections_export_writes() {
     let cli: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(cli, doc);
 }
+
+/// A client-secret (service principal) connection whose secret is the local administrator's.
+fn sp_form<'a>(
+    id: &'a str,
+    client: &'a str,
+    secret: &'a str,
+    tenant: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("conn_id", id),
+        ("conn_type", "azure"),
+        ("login", client),
+        ("password", secret),
+        ("extra__azure__tenantId", tenant),
+        ("action", "save"),
+    ]
+}
+
+#[tokio::test]
+async fn test_on_the_edit_page_uses_the_stored_password_it_cannot_show() {
+    let c = TestCloud::start().await;
+    let admin = c.home.admin().unwrap();
+    let ui = UiClient::signed_in(&c).await;
+    let saved = ui
+        .post(
+            "/connection/add",
+            &sp_form(
+                "azure_sp",
+                &admin.client_id,
+                &admin.client_secret,
+                &c.tenant,
+            ),
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    // The edit form, as the page sends it: the password field empty, and Test pressed.
+    let mut form = sp_form("azure_sp", &admin.client_id, "", &c.tenant);
+    form.retain(|(k, _)| *k != "action");
+    form.push(("action", "test"));
+    let r = ui.post("/connections/azure_sp", &form).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body
+            .contains("Connection success! ClientSecretCredential got an ARM token"),
+        "the stored password was used:\n{}",
+        r.body
+    );
+    assert!(
+        !r.body.contains(&admin.client_secret),
+        "the secret never reaches the page"
+    );
+    // A password typed into the form is the one tested: a wrong one fails with the service's
+    // answer, and nothing is stored.
+    let mut wrong = sp_form("azure_sp", &admin.client_id, "not-the-secret", &c.tenant);
+    wrong.retain(|(k, _)| *k != "action");
+    wrong.push(("action", "test"));
+    let r = ui.post("/connections/azure_sp", &wrong).await;
+    assert!(
+        r.body.contains("Connection failed") && r.body.contains("AADSTS7000215"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        stored_password(&c, "azure_sp").await.as_deref(),
+        Some(admin.client_secret.as_str())
+    );
+    // The API does the same for a body that leaves the password out or sends back "***",
+    // and a new connection id has nothing stored to fall back on.
+    for (id, password) in [
+        ("azure_sp", None),
+        ("azure_sp", Some("***")),
+        ("azure_new", None),
+    ] {
+        let mut body = serde_json::json!({
+            "connection_id": id,
+            "conn_type": "azure",
+            "login": admin.client_id,
+            "extra": serde_json::json!({"tenantId": c.tenant}).to_string(),
+        });
+        if let Some(p) = password {
+            body["password"] = p.into();
+        }
+        let (s, v) = api(&c, Method::POST, "/api/v2/connections/test", Some(&body)).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["status"], id == "azure_sp", "{id} {password:?}: {v}");
+    }
+}
+
+#[tokio::test]
+async fn masked_extra_values_sent_back_keep_the_stored_secrets() {
+    let c = TestCloud::start().await;
+    let body = serde_json::json!({
+        "connection_id": "with_secret",
+        "conn_type": "azure",
+        "password": "pw-1",
+        "extra": r#"{"tenantId": "t", "client_secret": "s3cr3t-extra"}"#,
+    });
+    let (s, _) = api(&c, Method::POST, "/api/v2/connections", Some(&body)).await;
+    assert_eq!(s, 201);
+    // What a client reads (masked) and sends back with one field changed.
+    let (_, got) = api(&c, Method::GET, "/api/v2/connections/with_secret", None).await;
+    assert_eq!(got["password"], "***");
+    let mut back = got.clone();
+    back["extra"] = got["extra"]
+        .as_str()
+        .unwrap()
+        .replace(r#""t""#, r#""t2""#)
+        .into();
+    let (s, v) = api(
+        &c,
+        Method::PATCH,
+        "/api/v2/connections/with_secret",
+        Some(&back),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let keys = FernetKeys::parse(&fernet_config(&c.home, false).unwrap()).unwrap();
+    let stored = c
+        .state()
+        .store
+        .get_connection("with_secret", &keys)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.password.as_deref(),
+        Some("pw-1"),
+        "\"***\" is not a password"
+    );
+    assert_eq!(
+        stored.extra.as_deref(),
+        Some(r#"{"tenantId": "t2", "client_secret": "s3cr3t-extra"}"#)
+    );
+}
