@@ -92,7 +92,7 @@ pub async fn run(ctx: &Context, a: AgentArgs) -> Result<(), CliError> {
         identities.push_str(c);
     }
     eprintln!(
-        "wid agent listens on {} (loopback only)\n\n  identity     {identities} (tenant {})\n  token file   {}\n  authority    {}\n  state file   {} (IDENTITY_ENDPOINT, IDENTITY_HEADER; mode 0600)\n\nIn the worker container: eval \"$(wid env --agent)\"  (or: . {})\nnothing else: no AZURE_FEDERATED_TOKEN_FILE there, so DefaultAzureCredential reaches this agent through ManagedIdentityCredential.\nStop with Ctrl-C or SIGTERM.",
+        "wid agent listens on {} (loopback only)\n\n  identity     {identities} (tenant {})\n  token file   {}\n  authority    {}\n  state file   {} (IDENTITY_ENDPOINT, IDENTITY_HEADER; mode 0600)\n\nIn the worker container: eval \"$(wid env --agent --agent-state {})\"  (or: . {})\nnothing else: no AZURE_FEDERATED_TOKEN_FILE there, so DefaultAzureCredential reaches this agent through ManagedIdentityCredential.\nStop with Ctrl-C or SIGTERM.",
         running.env.endpoint,
         shown.tenant_id,
         shown.token_file.display(),
@@ -100,6 +100,7 @@ pub async fn run(ctx: &Context, a: AgentArgs) -> Result<(), CliError> {
             .authority
             .as_deref()
             .unwrap_or("https://login.microsoftonline.com"),
+        state_path.display(),
         state_path.display(),
         state_path.display(),
     );

@@ -564,7 +564,10 @@ async fn the_binary_serves_and_stops_on_sigterm() {
     let stderr = std::fs::read_to_string(&log).unwrap();
     assert!(
         stderr.contains(&format!("wid agent listens on {}", env.endpoint))
-            && stderr.contains("eval \"$(wid env --agent)\""),
+            && stderr.contains(&format!(
+                "eval \"$(wid env --agent --agent-state {})\"",
+                state.display()
+            )),
         "{stderr}"
     );
     assert!(stderr.contains("token served"), "{stderr}");
