@@ -144,7 +144,10 @@ impl Agent {
     }
 
     fn select(&self, selector: &Selector) -> Result<&WorkloadIdentityCredential, ProtocolError> {
-        let unknown = |what: String| ProtocolError::UnknownIdentity(what, self.client_ids());
+        let unknown = |detail: String| ProtocolError::UnknownIdentity {
+            detail,
+            held: self.client_ids(),
+        };
         match selector {
             Selector::Default => self
                 .identities

@@ -90,9 +90,14 @@ pub enum ProtocolError {
     ConflictingIdentity,
     /// An identity this agent does not hold.
     #[error(
-        "Unable to load the proper Managed Identity. {0} hint: this agent holds the identities with client id {1}; start it with --allow-client-id for another identity federated with the same service account"
+        "Unable to load the proper Managed Identity. {detail} hint: this agent holds the identities with client id {held}; start it with --allow-client-id for another identity federated with the same service account"
     )]
-    UnknownIdentity(String, String),
+    UnknownIdentity {
+        /// What was asked for, and why it is not held.
+        detail: String,
+        /// The client ids the agent holds.
+        held: String,
+    },
     /// The token service refused the exchange.
     #[error("the token service refused the exchange for client id {client_id}: {detail}")]
     Refused {
