@@ -1,9 +1,10 @@
-//! The command line: `wid up`, `wid identity ...`, `wid group ...`, `wid issuer ...`,
+//! The command line: `wid up`, `wid agent`, `wid identity ...`, `wid group ...`, `wid issuer ...`,
 //! `wid env`, `wid doctor`, `wid account`. Flag names follow `az` for cloud resources.
 
 mod account;
 mod ad;
 mod ad_sp;
+mod agent;
 mod connections;
 mod deployment;
 mod doctor;
@@ -63,6 +64,10 @@ pub struct Cli {
 pub enum Command {
     /// Start the stand-in cloud (HTTPS) on its embedded SQLite database.
     Up(up::UpArgs),
+    /// Serve this pod's workload identity to its task processes (the managed identity
+    /// protocol on loopback): one token exchange per identity and scope, however many
+    /// processes ask.
+    Agent(agent::AgentArgs),
     /// Manage user-assigned managed identities and their federated credentials.
     #[command(subcommand)]
     Identity(identity::IdentityCommand),
@@ -233,6 +238,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Up(a) => up::run(&ctx, a).await,
+            Command::Agent(a) => agent::run(&ctx, a).await,
             Command::Identity(c) => identity::run(&ctx, c).await,
             Command::Group(c) => group::run(&ctx, c).await,
             Command::Issuer(c) => issuer::run(&ctx, c).await,

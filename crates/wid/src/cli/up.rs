@@ -88,25 +88,7 @@ impl LogColor {
 
 /// Starts the server and serves until SIGINT or SIGTERM.
 pub async fn run(ctx: &Context, a: UpArgs) -> Result<(), CliError> {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WID_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    match a.log_format {
-        LogFormat::Json => tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init(),
-        LogFormat::Text => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .with_ansi(a.log_color.enabled(
-                std::io::IsTerminal::is_terminal(&std::io::stderr()),
-                std::env::var_os("NO_COLOR").as_deref(),
-            ))
-            .init(),
-    }
+    init_logging(a.log_format, a.log_color);
     let mut opts = ServerOptions::new(ctx.home.clone(), a.listen);
     opts.database_url = a.database_url;
     opts.public_url = a.public_url;
@@ -160,7 +142,31 @@ pub async fn run(ctx: &Context, a: UpArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Logs to stderr in `format`, filtered by `WID_LOG` (default `info`).
+pub(super) fn init_logging(format: LogFormat, color: LogColor) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WID_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    match format {
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init(),
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(color.enabled(
+                std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                std::env::var_os("NO_COLOR").as_deref(),
+            ))
+            .init(),
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub(super) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

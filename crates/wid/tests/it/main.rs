@@ -3,6 +3,7 @@
 
 mod common;
 
+mod agent;
 mod airflow_export;
 mod airflow_secrets_backend;
 mod arm_rules;

@@ -1,7 +1,8 @@
 //! `wid env`: the environment that points Azure SDKs at the local stand-in, as shell
 //! `export` lines (`eval "$(wid env)"`); with `--cloud AzureCloud|AzureUSGovernment|
 //! AzureChinaCloud`, what the workload identity webhook injects on that cloud, with nothing
-//! local (no data directory needed).
+//! local (no data directory needed). With `--agent`, what a worker container sets to reach
+//! `wid agent`.
 
 mod sdk;
 
@@ -53,6 +54,15 @@ pub struct EnvArgs {
     /// variables, and code to change as comments).
     #[arg(long, value_enum)]
     sdk: Option<Sdk>,
+    /// What a worker container sets to reach `wid agent` (IDENTITY_ENDPOINT and
+    /// IDENTITY_HEADER, read from the agent's state file) and nothing else: no token file, so
+    /// DefaultAzureCredential reaches the agent through its managed identity link.
+    #[arg(long, conflicts_with_all = ["deployment", "namespace", "client_id", "tenant_id", "token_file", "imds", "sdk"])]
+    agent: bool,
+    /// The agent's state file (default: $WID_AGENT_STATE, else agent.env in the data
+    /// directory), with --agent.
+    #[arg(long, requires = "agent")]
+    agent_state: Option<PathBuf>,
 }
 
 /// The variables to export, and comment lines to print after them.
@@ -159,9 +169,25 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
+/// `--agent`: the two variables of the agent's state file, on any cloud.
+fn agent_env(ctx: &Context, a: &EnvArgs) -> Result<EnvOutput, CliError> {
+    let path = crate::agent::state_file::resolve(a.agent_state.as_deref(), &ctx.home);
+    let env = crate::agent::AgentEnv::read(&path).map_err(|e| CliError::Message(e.to_string()))?;
+    let mut out = EnvOutput::default();
+    out.var("IDENTITY_ENDPOINT", env.endpoint);
+    out.var("IDENTITY_HEADER", env.header.expose());
+    out.notes.push(format!(
+        "# from {}; set no AZURE_FEDERATED_TOKEN_FILE in this container (the webhook's azure.workload.identity/skip-containers keeps it out): with it, DefaultAzureCredential exchanges the token itself instead of asking the agent",
+        path.display()
+    ));
+    Ok(out)
+}
+
 /// Runs `wid env`.
 pub async fn run(ctx: &Context, a: EnvArgs) -> Result<(), CliError> {
-    let out = if ctx.cloud.name == "local" {
+    let out = if a.agent {
+        agent_env(ctx, &a)?
+    } else if ctx.cloud.name == "local" {
         local_env(ctx, a).await?
     } else {
         cloud_env(ctx.cloud, &a)?
