@@ -8,6 +8,8 @@ use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
+use wid_model::secret::Secret;
+
 use crate::UiState;
 use crate::error::UiError;
 use crate::form::FormData;
@@ -60,12 +62,13 @@ impl Sessions {
         wid_jose::b64url(aws_lc_rs::hmac::sign(&self.key, data.as_bytes()).as_ref())
     }
 
-    /// Starts a session ending at `expires`; returns the cookie value and the session.
-    pub fn create(&self, expires: i64, admin: bool) -> (String, Session) {
+    /// Starts a session ending at `expires`; returns the cookie value (the session id, a
+    /// secret) and the session.
+    pub fn create(&self, expires: i64, admin: bool) -> (Secret, Session) {
         let nonce = wid_jose::random_b64url(24);
         let role = if admin { "a" } else { "r" };
         let body = format!("{expires}.{role}.{nonce}");
-        let id = format!("{body}.{}", self.mac(&body));
+        let id = Secret::from(format!("{body}.{}", self.mac(&body)));
         let csrf = self.mac(&format!("csrf.{nonce}"));
         (
             id,
@@ -191,13 +194,13 @@ mod tests {
     fn sessions_end_at_their_time_and_on_removal() {
         let s = Sessions::new("widk_a");
         let (id, sess) = s.create(1060, true);
-        assert_eq!(s.get(&id, 1059).unwrap().csrf, sess.csrf);
-        assert!(s.get(&id, 1059).unwrap().admin);
-        assert!(s.get(&id, 1060).is_none());
+        assert_eq!(s.get(id.expose_str(), 1059).unwrap().csrf, sess.csrf);
+        assert!(s.get(id.expose_str(), 1059).unwrap().admin);
+        assert!(s.get(id.expose_str(), 1060).is_none());
         let (id2, _) = s.create(2060, false);
-        assert!(!s.get(&id2, 2000).unwrap().admin);
-        s.remove(&id2, 2000);
-        assert!(s.get(&id2, 2001).is_none());
+        assert!(!s.get(id2.expose_str(), 2000).unwrap().admin);
+        s.remove(id2.expose_str(), 2000);
+        assert!(s.get(id2.expose_str(), 2001).is_none());
         assert!(s.get("forged", 0).is_none());
         assert!(s.get("9999999999.nonce.mac", 0).is_none());
     }
@@ -207,15 +210,15 @@ mod tests {
         let (id, sess) = Sessions::new("widk_a").create(1060, false);
         let replica = Sessions::new("widk_a");
         assert_eq!(
-            replica.get(&id, 1001).unwrap().csrf,
+            replica.get(id.expose_str(), 1001).unwrap().csrf,
             sess.csrf,
             "another replica accepts it"
         );
         assert!(
-            Sessions::new("widk_b").get(&id, 1001).is_none(),
+            Sessions::new("widk_b").get(id.expose_str(), 1001).is_none(),
             "a new admin key ends it"
         );
-        let (_, nonce_mac) = id.split_once('.').unwrap();
+        let (_, nonce_mac) = id.expose_str().split_once('.').unwrap();
         let longer = format!("99999999999.{nonce_mac}");
         assert!(
             replica.get(&longer, 1001).is_none(),

@@ -1,19 +1,22 @@
 //! The local certificate authority and the server certificate it signs.
 
+use wid_model::secret::Secret;
+
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 
 /// PEM files of a freshly made CA and server certificate.
+#[derive(Debug)]
 pub struct Generated {
     /// CA certificate (PEM).
     pub ca_cert: String,
     /// CA private key (PEM).
-    pub ca_key: String,
+    pub ca_key: Secret,
     /// Server certificate (PEM).
     pub server_cert: String,
     /// Server private key (PEM).
-    pub server_key: String,
+    pub server_key: Secret,
 }
 
 /// Makes a CA ("wid local CA") and a server certificate for `localhost`, `127.0.0.1` and
@@ -58,8 +61,8 @@ pub fn generate(extra_names: &[String]) -> Result<Generated, rcgen::Error> {
     let server_cert = leaf.signed_by(&server_key, &issuer)?;
     Ok(Generated {
         ca_cert: ca_cert.pem(),
-        ca_key: ca_key.serialize_pem(),
+        ca_key: Secret::new(ca_key.serialize_pem()),
         server_cert: server_cert.pem(),
-        server_key: server_key.serialize_pem(),
+        server_key: Secret::new(server_key.serialize_pem()),
     })
 }

@@ -776,9 +776,9 @@ async fn with_secrets(s: &UiState) -> Result<Vec<Connection>, UiError> {
                 host: t("host"),
                 schema: t("schema"),
                 login: t("login"),
-                password: t("password"),
+                password: t("password").map(Into::into),
                 port: c["port"].as_i64(),
-                extra: t("extra"),
+                extra: t("extra").map(Into::into),
             }
         })
         .collect())

@@ -487,12 +487,15 @@ async fn fernet_rotation_is_picked_up_by_running_replicas() {
 
     // What `wid connections rotate-fernet-key --generate` does, while both replicas run.
     let text = wid::server::fernet_config(&rs[0].home, true).unwrap();
-    let keys = wid_store::FernetKeys::parse(&text).unwrap();
-    let new_only = wid_store::FernetKeys::parse(text.split(',').next().unwrap()).unwrap();
+    let keys = wid_store::FernetKeys::parse(text.expose_str()).unwrap();
+    let new_only =
+        wid_store::FernetKeys::parse(text.expose_str().split(',').next().unwrap()).unwrap();
     let store = wid_store::Store::connect(&db.url, rs[0].clock.now())
         .await
         .unwrap();
-    assert_eq!(store.rotate_fernet_key(&keys).await.unwrap(), 1);
+    let rotation = store.rotate_fernet_key(&keys).await.unwrap();
+    assert_eq!(rotation.connections, 1);
+    assert!(rotation.signing_keys >= 2, "{rotation:?}");
     let rotated = Instant::now();
 
     // The rows are now under the new key only; each replica reads them once it uses the
@@ -521,8 +524,8 @@ async fn fernet_rotation_is_picked_up_by_running_replicas() {
             .fetch_one(&mut c)
             .await
             .unwrap();
-    assert_eq!(new_only.decrypt(&token).unwrap(), "p-after");
-    let old = wid_store::FernetKeys::parse(&old_only).unwrap();
+    assert_eq!(new_only.decrypt(&token).unwrap().expose_str(), "p-after");
+    let old = wid_store::FernetKeys::parse(old_only.expose_str()).unwrap();
     assert!(old.decrypt(&token).is_err());
     store.close().await;
     stop_all(rs).await;

@@ -13,13 +13,14 @@ use crate::ui_support::{UiClient, api, bulk_connections, input_value};
 const G1: &str = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
 
 async fn stored_password(c: &TestCloud, id: &str) -> Option<String> {
-    let keys = FernetKeys::parse(&fernet_config(&c.home, false).unwrap()).unwrap();
+    let keys = FernetKeys::parse(fernet_config(&c.home, false).unwrap().expose_str()).unwrap();
     c.state()
         .store
         .get_connection(id, &keys)
         .await
         .unwrap()
         .and_then(|c| c.password)
+        .map(wid_model::Secret::into_exposed)
 }
 
 async fn count(c: &TestCloud) -> i64 {
@@ -776,7 +777,7 @@ async fn an_access_token_for_the_api_gives_read_only_pages() {
             &[
                 ("grant_type", "client_credentials"),
                 ("client_id", &admin.client_id),
-                ("client_secret", &admin.client_secret),
+                ("client_secret", admin.client_secret.expose_str()),
                 ("scope", "api://wid/.default"),
             ],
         )
