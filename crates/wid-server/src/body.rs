@@ -6,7 +6,7 @@ use wid_model::connection::{Connection, validate_conn_id};
 use wid_model::secret::{REDACTED, Secret};
 
 use crate::error::ApiError;
-use crate::redact::redact_extra;
+use wid_model::connection::redact::{is_sensitive, redact_extra};
 
 /// The fields of `ConnectionBody`, in Airflow's order.
 pub const FIELDS: [&str; 10] = [
@@ -38,7 +38,7 @@ fn opt_str(m: &Map<String, Value>, k: &str) -> Result<Option<String>, ApiError> 
 /// A field's value as a 422 may echo it (pydantic's `input`): never the password, the extra
 /// or a field whose name Airflow's masker calls sensitive.
 fn masked_field(k: &str, v: &Value) -> Value {
-    if k == "extra" || crate::redact::is_sensitive(k) {
+    if k == "extra" || is_sensitive(k) {
         json!(REDACTED)
     } else {
         v.clone()

@@ -241,7 +241,7 @@ impl FernetKeys {
         let (_, plaintext) = self.decrypt_bytes(token)?;
         let plaintext = Secret::<Vec<u8>>::new(plaintext);
         std::str::from_utf8(plaintext.expose())
-            .map(|text| Secret::from(text))
+            .map(Secret::from)
             .map_err(|_| FernetError::NotUtf8)
     }
 

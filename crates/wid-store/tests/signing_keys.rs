@@ -7,7 +7,7 @@
 mod support;
 
 use sqlx::Connection as _;
-use support::{Db, NOW};
+use support::{Db, Engine, NOW};
 use wid_model::secret::Secret;
 use wid_store::{FernetKeys, FernetRotation, Store, StoreError, StoredKey};
 
@@ -63,8 +63,12 @@ async fn keys_are_stored_as_fernet_tokens(db: Db) {
     let back = store.list_keys("sts", NOW, &k).await.unwrap();
     assert_eq!(back, vec![stored("k1", PEM)]);
     // A rotation's new key is encrypted too.
+    let second = StoredKey {
+        created_at: NOW + 1,
+        ..stored("k2", "second")
+    };
     store
-        .rotate_key(&stored("k2", "second"), NOW, NOW + 10, &k)
+        .rotate_key(&second, NOW + 1, NOW + 10, &k)
         .await
         .unwrap();
     let (text, flag) = raw(&db, "k2").await;
@@ -85,7 +89,11 @@ async fn keys_are_stored_as_fernet_tokens(db: Db) {
 async fn rows_from_before_migration_8_are_encrypted(db: Db) {
     sqlx::any::install_default_drivers();
     {
-        let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+        let url = match db.engine {
+            Engine::Sqlite => format!("{}?mode=rwc", db.url),
+            Engine::Postgres => db.url.clone(),
+        };
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
         sqlx::query("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
             .execute(&mut conn)
             .await

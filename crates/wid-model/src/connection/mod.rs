@@ -21,6 +21,7 @@ pub mod pyjson;
 pub mod pystr;
 pub mod pyyaml;
 pub mod quote;
+pub mod redact;
 pub mod registry;
 pub mod uri;
 pub mod urlsplit;

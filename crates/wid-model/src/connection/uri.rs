@@ -356,13 +356,20 @@ fn query_to_extra(query: &str, flavor: UriFlavor) -> Result<String, UriError> {
     Ok(pyjson::dumps(&Value::Object(object)))
 }
 
-/// The URI of `conn` with a non-empty password replaced by `***`, for logs and messages.
-///
-/// `extra` is shown as it is: keep secrets out of it or do not log it.
+/// The URI of `conn` with a non-empty password replaced by `***` and `extra` masked as
+/// Airflow's secrets masker does (an extra that is not JSON is `***` whole), for logs and
+/// messages.
 pub fn redacted_uri(conn: &Connection) -> String {
     let mut shown = conn.clone();
     if shown.password_str().is_some_and(|p| !p.is_empty()) {
         shown.password = Some("***".into());
+    }
+    if let Some(extra) = conn.extra_str() {
+        let masked = match super::pyjson::loads(extra) {
+            Ok(_) => super::redact::redact_extra(extra),
+            Err(_) => "***".to_string(),
+        };
+        shown.extra = Some(masked.into());
     }
     shown
         .to_uri_with(UriFlavor::TaskSdk)
@@ -570,14 +577,20 @@ mod tests {
     }
 
     #[test]
-    fn redaction_hides_the_password() {
+    fn redaction_hides_the_password_and_secret_extras() {
         let mut c = Connection::new("azure");
         c.login = Some("id".into());
         c.password = Some("s3cr3t".into());
+        c.extra =
+            Some(r#"{"tenantId": "t", "sas_token": "sv=k3y", "n": {"api_key": "z3"}}"#.into());
         let shown = redacted_uri(&c);
         assert!(
             !shown.contains("s3cr3t") && shown.contains("%2A%2A%2A"),
             "{shown}"
         );
+        assert!(!shown.contains("k3y") && !shown.contains("z3"), "{shown}");
+        assert!(shown.contains("tenantId"), "{shown}");
+        c.extra = Some("{not json k3y".into());
+        assert!(!redacted_uri(&c).contains("k3y"));
     }
 }

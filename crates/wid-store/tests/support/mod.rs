@@ -145,7 +145,6 @@ where
 }
 
 /// Declares each test body once per engine.
-
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {
         mod sqlite {

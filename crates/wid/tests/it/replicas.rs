@@ -124,7 +124,12 @@ async fn replicas_starting_at_once_bootstrap_exactly_once() {
     let db = PgDb::create().await;
     let clock = ManualClock::new(SystemClock.now());
     let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    // The replicas share the Fernet key (one Secret, as in deploy/kubernetes): signing keys
+    // are stored under it.
+    let fernet = wid_store::FernetKeys::generate_key().into_exposed();
     let starts = dirs.iter().map(|d| {
+        std::fs::create_dir_all(d.path().join("home")).unwrap();
+        std::fs::write(d.path().join("home/fernet.key"), &fernet).unwrap();
         let home = wid::home::Home::at(d.path().join("home"));
         TestCloud::start_in(
             home,

@@ -10,8 +10,8 @@
 //! used, in clear, percent-encoded and JSON-escaped: the passwords, extra's secret values,
 //! the client assertion, the access tokens, the admin key and client secret, the Fernet key
 //! and the session cookie. The places whose purpose is to hand a secret out are not searched
-//! (`wid token`'s output, the export file, the token service's answer, the sign-in's
-//! `Set-Cookie`): what they hand out is a secret searched for everywhere else. Then the
+//! (`wid token`'s output, the export file and the UI's export download, the token service's
+//! answer, the sign-in's `Set-Cookie`): what they hand out is a secret searched for everywhere else. Then the
 //! database file, its WAL and shared memory, as raw bytes, must hold no private key (PEM or
 //! DER) and no password in clear.
 
@@ -162,7 +162,12 @@ impl Session {
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .output()
             .expect("run wid");
-        let place = format!("wid {}", args.join(" "));
+        // Named by the command, not its arguments (which hold the secrets).
+        let place = format!(
+            "#{} wid {}",
+            self.seen.len(),
+            args.iter().take(3).copied().collect::<Vec<_>>().join(" ")
+        );
         self.saw(format!("{place} (stdout)"), out.stdout.clone());
         self.saw(format!("{place} (stderr)"), out.stderr.clone());
         out
@@ -316,7 +321,6 @@ fn cli_session(s: &mut Session, dir: &Path, home: &Path) -> (String, String) {
         "managed_identity_client_id": client_id,
         "workload_identity_tenant_id": tenant_id,
         "sas_token": EXTRA_SECRET,
-        "nested": {"access_token": EXTRA_TOKEN},
     })
     .to_string();
     s.ok(
@@ -327,8 +331,23 @@ fn cli_session(s: &mut Session, dir: &Path, home: &Path) -> (String, String) {
             "azure_wi",
             "--conn-type",
             "azure",
+            "--conn-extra",
+            &extra,
+        ],
+    );
+    let extra = json!({"sslmode": "require", "nested": {"access_token": EXTRA_TOKEN}}).to_string();
+    s.ok(
+        home,
+        &[
+            "connections",
+            "add",
+            "warehouse",
+            "--conn-type",
+            "postgres",
+            "--conn-host",
+            "db.example",
             "--conn-login",
-            "someone",
+            "airflow",
             "--conn-password",
             PASSWORD,
             "--conn-extra",
@@ -344,6 +363,8 @@ fn cli_session(s: &mut Session, dir: &Path, home: &Path) -> (String, String) {
     for args in [
         &["connections", "get", "azure_wi"][..],
         &["connections", "get", "azure_wi", "--output", "json"],
+        &["connections", "get", "warehouse"],
+        &["connections", "get", "warehouse", "--output", "json"],
         &["connections", "get", "blob", "--output", "json"],
         &["connections", "list"],
         &["connections", "list", "--output", "json"],
@@ -538,6 +559,7 @@ async fn api_and_ui(s: &mut Session, home: &Path, endpoint: &str, assertion: &st
     for path in [
         "/api/v2/connections",
         "/api/v2/connections/azure_wi",
+        "/api/v2/connections/warehouse",
         "/api/v2/connections/blob",
     ] {
         let (st, _, _) = send(
@@ -647,10 +669,10 @@ async fn api_and_ui(s: &mut Session, home: &Path, endpoint: &str, assertion: &st
     for path in [
         "/connections",
         "/connections/azure_wi",
+        "/connections/warehouse",
         "/connections/blob",
         "/connections/from_api",
         "/identities",
-        "/connection/export",
     ] {
         let (st, _, page) = send(
             s,
@@ -663,6 +685,16 @@ async fn api_and_ui(s: &mut Session, home: &Path, endpoint: &str, assertion: &st
         .await;
         assert_eq!(st, 200, "{path}: {page}");
     }
+    // The export download carries the secrets by design (as the CLI's export file): fetched,
+    // not searched.
+    let r = client
+        .get(format!("{endpoint}/connection/export?format=json"))
+        .header(reqwest::header::COOKIE, format!("wid_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains(API_PASSWORD));
 }
 
 /// The private keys the database holds, decrypted with the Fernet key: PEM text, DER bytes.
