@@ -44,7 +44,7 @@ pub struct AdminApp {
 }
 
 /// What the UI needs to know about the environment it serves.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct UiConfig {
     /// The administrator key (`$WID_HOME/api-key`): what a user signs in with, and what the
     /// UI presents to `/api/v2`.
@@ -60,16 +60,7 @@ pub struct UiConfig {
     /// How long a session lasts, seconds.
     pub session_lifetime: i64,
     /// `AIRFLOW_CONN_*` variables of the server's environment (name, value), shown read-only.
-    pub env_connections: Vec<(String, String)>,
-}
-
-impl std::fmt::Debug for UiConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UiConfig")
-            .field("admin_app", &self.admin_app)
-            .field("subscription_id", &self.subscription_id)
-            .finish_non_exhaustive()
-    }
+    pub env_connections: Vec<(String, Secret)>,
 }
 
 /// Default session lifetime: 8 hours.

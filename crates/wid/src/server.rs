@@ -366,10 +366,11 @@ fn ui_config(home: &Home, state: &CloudState, admin_key: Secret) -> Option<wid_u
             return None;
         }
     };
-    let mut env_connections: Vec<(String, String)> = std::env::vars()
+    let mut env_connections: Vec<(String, Secret)> = std::env::vars()
         .filter(|(k, _)| k.starts_with("AIRFLOW_CONN_"))
+        .map(|(k, v)| (k, Secret::from(v)))
         .collect();
-    env_connections.sort();
+    env_connections.sort_by(|a, b| a.0.cmp(&b.0));
     Some(wid_ui::UiConfig {
         admin_key,
         admin_app: wid_ui::AdminApp {

@@ -812,6 +812,12 @@ async fn the_readme_session_under_trace_logs_shows_no_secret() {
         "secrets seen ({} places searched): {leaks:#?}",
         s.seen.len()
     );
+    println!(
+        "searched {} places ({} bytes, {lines} log lines) for {} secrets",
+        s.seen.len(),
+        s.seen.iter().map(|x| x.bytes.len()).sum::<usize>(),
+        s.secrets.len()
+    );
 
     // On disk: no private key (PEM or DER, nor a line of its base64) and no password in clear.
     let keys = signing_keys(&home, fernet.trim()).await;
