@@ -2,6 +2,7 @@
 //! administrator application whose client secret lets wid's own CLI call ARM.
 
 use wid_model::ids::new_guid;
+use wid_model::secret::Secret;
 use wid_store::{Application, ResourceGroup, Store, StoreError, Subscription, Tenant};
 
 /// The resource group created on first start.
@@ -22,17 +23,7 @@ pub struct Defaults {
     pub admin_client_id: String,
     /// The administrator's client secret, present only on the start that created it
     /// (the store keeps only its hash). Handle as a secret.
-    pub new_admin_secret: Option<AdminSecret>,
-}
-
-/// A client secret that never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AdminSecret(pub String);
-
-impl std::fmt::Debug for AdminSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AdminSecret(<redacted>)")
-    }
+    pub new_admin_secret: Option<Secret>,
 }
 
 /// Creates the defaults if the store has none, else reads them.
@@ -53,7 +44,7 @@ pub async fn ensure_defaults(store: &Store, now: i64) -> Result<Defaults, StoreE
     let tenant_id = new_guid();
     let subscription_id = new_guid();
     let admin_client_id = new_guid();
-    let secret = format!("wid~{}", wid_jose::random_b64url(30));
+    let secret: Secret = Secret::new(format!("wid~{}", wid_jose::random_b64url(30)));
     store
         .insert_tenant(
             &Tenant {
@@ -91,7 +82,7 @@ pub async fn ensure_defaults(store: &Store, now: i64) -> Result<Defaults, StoreE
                 tenant_id: tenant_id.clone(),
                 principal_id: new_guid(),
                 display_name: "wid-admin".into(),
-                secret_sha256: wid_jose::sha256_hex(secret.as_bytes()),
+                secret_sha256: wid_jose::sha256_hex(secret.expose().as_bytes()),
             },
             now,
         )
@@ -106,7 +97,7 @@ pub async fn ensure_defaults(store: &Store, now: i64) -> Result<Defaults, StoreE
         subscription_id,
         resource_group: DEFAULT_RESOURCE_GROUP.into(),
         admin_client_id,
-        new_admin_secret: Some(AdminSecret(secret)),
+        new_admin_secret: Some(secret),
     })
 }
 

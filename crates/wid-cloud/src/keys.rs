@@ -9,7 +9,7 @@
 use std::sync::{Arc, RwLock};
 
 use wid_jose::{JoseError, JwkSet, SigningKey};
-use wid_store::{Store, StoreError, StoredKey};
+use wid_store::{LiveFernetKeys, Store, StoreError, StoredKey};
 
 /// The two key purposes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +81,8 @@ pub struct KeyRing {
     /// When an unknown key id last made this replica read the store (milliseconds, on the
     /// injected clock): at most one such read per [`MISS_RELOAD_INTERVAL_MS`].
     last_miss_reload_ms: std::sync::atomic::AtomicI64,
+    /// The Fernet keys the private halves are stored under (the connections' keys).
+    fernet: Arc<LiveFernetKeys>,
 }
 
 /// The least time between two reloads caused by unknown key ids: a flood of tokens naming
@@ -95,7 +97,7 @@ fn rebuild(old: &Set, rows: Vec<StoredKey>) -> Result<Option<Set>, KeyError> {
     for r in rows {
         let key = match old.published.iter().find(|p| p.key.kid() == r.kid) {
             Some(p) => p.key.clone(),
-            None => Arc::new(SigningKey::from_pem(&r.private_pem)?),
+            None => Arc::new(SigningKey::from_pem(r.private_pem.expose_str())?),
         };
         if r.retired_at.is_none() && active.is_none() {
             active = Some(key.clone());
@@ -108,25 +110,32 @@ fn rebuild(old: &Set, rows: Vec<StoredKey>) -> Result<Option<Set>, KeyError> {
     Ok(active.map(|active| Set { active, published }))
 }
 
-async fn load_set(store: &Store, purpose: Purpose, now: i64) -> Result<Set, KeyError> {
-    let mut rows = store.list_keys(purpose.as_str(), now).await?;
+async fn load_set(
+    store: &Store,
+    fernet: &LiveFernetKeys,
+    purpose: Purpose,
+    now: i64,
+) -> Result<Set, KeyError> {
+    let mut rows = store
+        .list_keys(purpose.as_str(), now, &fernet.current())
+        .await?;
     if !rows.iter().any(|r| r.retired_at.is_none()) {
         let k = generate().await?;
         let row = StoredKey {
             kid: k.kid().to_string(),
             purpose: purpose.as_str().into(),
-            private_pem: k.private_pem().to_string(),
+            private_pem: k.private_pem().clone(),
             created_at: now,
             retired_at: None,
             expires_at: None,
         };
-        store.insert_key(&row).await?;
+        store.insert_key(&row, &fernet.current()).await?;
         rows.insert(0, row);
     }
     let mut published = Vec::new();
     let mut active = None;
     for r in rows {
-        let key = Arc::new(SigningKey::from_pem(&r.private_pem)?);
+        let key = Arc::new(SigningKey::from_pem(r.private_pem.expose_str())?);
         if r.retired_at.is_none() && active.is_none() {
             active = Some(key.clone());
         }
@@ -140,13 +149,19 @@ async fn load_set(store: &Store, purpose: Purpose, now: i64) -> Result<Set, KeyE
 }
 
 impl KeyRing {
-    /// Loads both purposes' keys, creating an active key where there is none.
-    pub async fn load(store: &Store, now: i64) -> Result<Self, KeyError> {
+    /// Loads both purposes' keys, creating an active key where there is none. The private
+    /// halves are stored encrypted with `fernet`.
+    pub async fn load(
+        store: &Store,
+        fernet: Arc<LiveFernetKeys>,
+        now: i64,
+    ) -> Result<Self, KeyError> {
         Ok(Self {
-            issuer: RwLock::new(load_set(store, Purpose::Issuer, now).await?),
-            sts: RwLock::new(load_set(store, Purpose::Sts, now).await?),
+            issuer: RwLock::new(load_set(store, &fernet, Purpose::Issuer, now).await?),
+            sts: RwLock::new(load_set(store, &fernet, Purpose::Sts, now).await?),
             reloading: tokio::sync::Mutex::new(()),
             last_miss_reload_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
+            fernet,
         })
     }
 
@@ -160,7 +175,9 @@ impl KeyRing {
 
     async fn reload_locked(&self, store: &Store, now: i64) -> Result<(), KeyError> {
         for p in [Purpose::Issuer, Purpose::Sts] {
-            let rows = store.list_keys(p.as_str(), now).await?;
+            let rows = store
+                .list_keys(p.as_str(), now, &self.fernet.current())
+                .await?;
             let next = {
                 let cur = self.set(p).read().unwrap_or_else(|e| e.into_inner());
                 rebuild(&cur, rows)?
@@ -255,13 +272,14 @@ impl KeyRing {
                 &StoredKey {
                     kid: k.kid().to_string(),
                     purpose: p.as_str().into(),
-                    private_pem: k.private_pem().to_string(),
+                    private_pem: k.private_pem().clone(),
                     created_at: now,
                     retired_at: None,
                     expires_at: None,
                 },
                 now,
                 expires_at,
+                &self.fernet.current(),
             )
             .await?;
         let mut set = self.set(p).write().unwrap_or_else(|e| e.into_inner());

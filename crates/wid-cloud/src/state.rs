@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wid_model::Clock;
-use wid_store::Store;
+use wid_store::{LiveFernetKeys, Store};
 
 use crate::keys::KeyRing;
 use crate::oidc::OidcCache;
@@ -100,18 +100,22 @@ pub enum StateError {
 }
 
 impl CloudState {
-    /// Loads (or, on first start, creates) keys and defaults, and builds the state.
+    /// Loads (or, on first start, creates) keys and defaults, and builds the state. Signing
+    /// keys are stored encrypted with `fernet`, the connections' Fernet keys.
     pub async fn new(
         store: Store,
         clock: Arc<dyn Clock>,
         config: CloudConfig,
+        fernet: Arc<LiveFernetKeys>,
     ) -> Result<Self, StateError> {
         // Replicas starting at once on an empty database bootstrap one after the other: the
         // first creates the defaults and keys, the others read them.
         let lock = store.start_lock().await?;
         let defaults = crate::bootstrap::ensure_defaults(&store, clock.now()).await?;
         crate::bootstrap::ensure_admin_owner(&store, &defaults, clock.now()).await?;
-        let keys = KeyRing::load(&store, clock.now()).await?;
+        // Keys from before migration 8 are encrypted before any is read.
+        store.encrypt_plaintext_keys(&fernet.current()).await?;
+        let keys = KeyRing::load(&store, fernet, clock.now()).await?;
         lock.release().await?;
         let oidc = OidcCache::new(&config).map_err(StateError::Http)?;
         let refresh = config.key_refresh;

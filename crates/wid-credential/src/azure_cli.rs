@@ -81,7 +81,8 @@ struct UserJson {
 #[derive(Deserialize)]
 struct TokenJson {
     #[serde(rename = "accessToken")]
-    access_token: String,
+    #[serde(with = "wid_model::secret::exposed")]
+    access_token: wid_model::Secret,
     #[serde(default)]
     expires_on: Option<serde_json::Value>,
 }
@@ -311,7 +312,7 @@ impl AzureCliCredential {
                     .into(),
         })?;
         Ok(AccessToken {
-            token: Secret::new(t.access_token),
+            token: Secret::new(t.access_token.expose_str()),
             expires_on,
         })
     }

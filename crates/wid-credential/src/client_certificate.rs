@@ -194,7 +194,7 @@ impl ClientCertificateCredential {
                     let url = format!("{}/{tenant}/oauth2/v2.0/token", self.authority);
                     let assertion = self.client_assertion(&url, self.pipeline.clock.now())?;
                     let form = [
-                        ("client_assertion", assertion.expose()),
+                        ("client_assertion", assertion.expose_str()),
                         ("client_assertion_type", JWT_BEARER),
                         ("client_id", self.client_id.as_str()),
                         ("grant_type", "client_credentials"),
@@ -219,11 +219,12 @@ impl ClientCertificateCredential {
 /// A self-signed certificate for `key`, as PEM: for tests of certificate credentials.
 #[cfg(test)]
 pub(crate) fn test_certificate_pem(key: &SigningKey) -> (String, Vec<u8>) {
-    let pair = rcgen::KeyPair::from_pem(key.private_pem()).expect("an RSA key rcgen can use");
+    let pair =
+        rcgen::KeyPair::from_pem(key.private_pem().expose_str()).expect("an RSA key rcgen can use");
     let params = rcgen::CertificateParams::new(vec!["deployer".to_string()]).expect("params");
     let cert = params.self_signed(&pair).expect("self-signed");
     (
-        format!("{}{}", cert.pem(), key.private_pem()),
+        format!("{}{}", cert.pem(), key.private_pem().expose_str()),
         cert.der().to_vec(),
     )
 }
@@ -251,7 +252,7 @@ mod tests {
         let assertion = c
             .client_assertion(&c.token_endpoint(), 1_700_000_000)
             .unwrap();
-        let jwt = wid_jose::UnverifiedJwt::parse(assertion.expose()).unwrap();
+        let jwt = wid_jose::UnverifiedJwt::parse(assertion.expose_str()).unwrap();
         assert_eq!(jwt.alg(), Some("RS256"));
         assert_eq!(jwt.header["x5t"], wid_jose::x5t(&der).as_str());
         assert_eq!(c.x5t(), wid_jose::x5t(&der));
@@ -280,10 +281,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no private key"), "{e}");
-        let e =
-            ClientCertificateCredential::from_pem("https://a", "t", "c", key.private_pem(), p())
-                .unwrap_err()
-                .to_string();
+        let e = ClientCertificateCredential::from_pem(
+            "https://a",
+            "t",
+            "c",
+            key.private_pem().expose_str(),
+            p(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("no certificate"), "{e}");
         let pkcs1 = format!(
             "{cert_only}-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"

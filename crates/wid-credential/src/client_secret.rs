@@ -95,7 +95,7 @@ impl ClientSecretCredential {
                     let url = format!("{}/{tenant}/oauth2/v2.0/token", self.authority);
                     let form = [
                         ("client_id", self.client_id.as_str()),
-                        ("client_secret", self.secret.expose()),
+                        ("client_secret", self.secret.expose_str()),
                         ("grant_type", "client_credentials"),
                         ("scope", scope.as_str()),
                     ];

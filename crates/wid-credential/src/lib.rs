@@ -44,21 +44,12 @@ pub use secret::Secret;
 pub use workload_identity::WorkloadIdentityCredential;
 
 /// An access token and when it expires.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct AccessToken {
     /// The bearer token.
     pub token: Secret,
     /// Unix expiry time.
     pub expires_on: i64,
-}
-
-impl std::fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessToken")
-            .field("token", &self.token)
-            .field("expires_on", &self.expires_on)
-            .finish()
-    }
 }
 
 /// Per-call options.

@@ -128,7 +128,7 @@ impl ManagedIdentityCredential {
                 (
                     endpoint.clone(),
                     q,
-                    vec![("X-IDENTITY-HEADER", header.expose().to_string())],
+                    vec![("X-IDENTITY-HEADER", header.expose_str().to_string())],
                 )
             }
         };

@@ -9,7 +9,8 @@ use crate::{AccessToken, CredentialError, TokenError};
 
 #[derive(Deserialize)]
 struct TokenResponse {
-    access_token: String,
+    #[serde(with = "wid_model::secret::exposed")]
+    access_token: wid_model::Secret,
     #[serde(default)]
     expires_in: Option<Value>,
     #[serde(default)]
@@ -46,7 +47,7 @@ pub fn parse_token_response(
         })?;
     Ok((
         AccessToken {
-            token: Secret::new(r.access_token),
+            token: Secret::new(r.access_token.expose_str()),
             expires_on,
         },
         int(&r.refresh_in),

@@ -290,7 +290,7 @@ impl WorkloadIdentityCredential {
     ) -> Result<(AccessToken, Option<i64>), CredentialError> {
         let url = format!("{}/{tenant}/oauth2/v2.0/token", self.authority);
         let form = [
-            ("client_assertion", a.jwt.expose()),
+            ("client_assertion", a.jwt.expose_str()),
             ("client_assertion_type", JWT_BEARER),
             ("client_id", self.client_id.as_str()),
             ("grant_type", "client_credentials"),

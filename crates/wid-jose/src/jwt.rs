@@ -179,7 +179,7 @@ mod tests {
     #[test]
     fn pem_round_trip_keeps_kid() {
         let k = SigningKey::generate().unwrap();
-        let again = SigningKey::from_pem(k.private_pem()).unwrap();
+        let again = SigningKey::from_pem(k.private_pem().expose_str()).unwrap();
         assert_eq!(k.kid(), again.kid());
         assert!(!format!("{k:?}").contains("PRIVATE"));
         assert!(

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde::Serialize;
+use wid_model::secret::Secret;
 
 use crate::jwt::{JoseError, b64url};
 
@@ -19,7 +20,7 @@ use crate::jwt::{JoseError, b64url};
 pub struct SigningKey {
     kid: String,
     pair: KeyPair,
-    pem: String,
+    pem: Secret,
     jwk: Jwk,
 }
 
@@ -27,7 +28,7 @@ impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SigningKey")
             .field("kid", &self.kid)
-            .field("private_key", &"<redacted>")
+            .field("private_key", &self.pem)
             .finish()
     }
 }
@@ -40,8 +41,8 @@ impl SigningKey {
         let der = pair
             .as_der()
             .map_err(|_| JoseError::Key("PKCS#8 encoding failed".into()))?;
-        let pem = to_pem(der.as_ref());
-        Self::from_pem(&pem)
+        let pem: Secret = Secret::new(to_pem(der.as_ref()));
+        Self::from_pem(pem.expose_str())
     }
 
     /// Loads a key from PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
@@ -60,7 +61,7 @@ impl SigningKey {
         Ok(Self {
             kid,
             pair,
-            pem: pem.to_string(),
+            pem: Secret::from(pem),
             jwk,
         })
     }
@@ -70,8 +71,8 @@ impl SigningKey {
         &self.kid
     }
 
-    /// The private key as PKCS#8 PEM, for storage. Handle as a secret.
-    pub fn private_pem(&self) -> &str {
+    /// The private key as PKCS#8 PEM, for storage.
+    pub fn private_pem(&self) -> &Secret {
         &self.pem
     }
 

@@ -16,7 +16,9 @@ pub mod federated;
 pub mod ids;
 pub mod rbac;
 pub mod resources;
+pub mod secret;
 pub mod time_fmt;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use cloud::CloudProfile;
+pub use secret::Secret;

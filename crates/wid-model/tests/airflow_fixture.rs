@@ -46,9 +46,9 @@ fn connection(fields: &J) -> Connection {
         host: text(fields, "host"),
         schema: text(fields, "schema"),
         login: text(fields, "login"),
-        password: text(fields, "password"),
+        password: text(fields, "password").map(Into::into),
         port: fields.get("port").and_then(J::as_i64),
-        extra: text(fields, "extra"),
+        extra: text(fields, "extra").map(Into::into),
     }
 }
 
@@ -60,10 +60,10 @@ fn fields(c: &Connection) -> J {
         "description": s(&c.description),
         "host": s(&c.host),
         "login": s(&c.login),
-        "password": s(&c.password),
+        "password": c.password_str().map_or(J::Null, J::from),
         "schema": s(&c.schema),
         "port": c.port.map_or(J::Null, J::from),
-        "extra": s(&c.extra),
+        "extra": c.extra_str().map_or(J::Null, J::from),
     })
 }
 

@@ -3,9 +3,10 @@
 
 use serde_json::{Map, Value, json};
 use wid_model::connection::{Connection, validate_conn_id};
+use wid_model::secret::{REDACTED, Secret};
 
 use crate::error::ApiError;
-use crate::redact::redact_extra;
+use wid_model::connection::redact::{is_sensitive, redact_extra};
 
 /// The fields of `ConnectionBody`, in Airflow's order.
 pub const FIELDS: [&str; 10] = [
@@ -29,8 +30,30 @@ fn opt_str(m: &Map<String, Value>, k: &str) -> Result<Option<String>, ApiError> 
             "string_type",
             &["body", k],
             "Input should be a valid string",
-            other.clone(),
+            masked_field(k, other),
         )),
+    }
+}
+
+/// A field's value as a 422 may echo it (pydantic's `input`): never the password, the extra
+/// or a field whose name Airflow's masker calls sensitive.
+fn masked_field(k: &str, v: &Value) -> Value {
+    if k == "extra" || is_sensitive(k) {
+        json!(REDACTED)
+    } else {
+        v.clone()
+    }
+}
+
+/// A whole body as a 422 may echo it, with its password and extra masked.
+fn masked_body(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), masked_field(k, v)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 
@@ -49,7 +72,7 @@ pub fn parse_body(v: &Value) -> Result<Connection, ApiError> {
             "extra_forbidden",
             &["body", k],
             "Extra inputs are not permitted",
-            m[k].clone(),
+            masked_field(k, &m[k]),
         ));
     }
     let id = match m.get("connection_id") {
@@ -58,7 +81,7 @@ pub fn parse_body(v: &Value) -> Result<Connection, ApiError> {
                 "missing",
                 &["body", "connection_id"],
                 "Field required",
-                v.clone(),
+                masked_body(v),
             ));
         }
         Some(Value::String(s)) => s.clone(),
@@ -88,7 +111,7 @@ pub fn parse_body(v: &Value) -> Result<Connection, ApiError> {
                 "missing",
                 &["body", "conn_type"],
                 "Field required",
-                v.clone(),
+                masked_body(v),
             ));
         }
     };
@@ -105,8 +128,8 @@ pub fn parse_body(v: &Value) -> Result<Connection, ApiError> {
         }
     };
     let extra = match opt_str(m, "extra")? {
-        Some(e) if e.is_empty() => Some("{}".to_string()),
-        other => other,
+        Some(e) if e.is_empty() => Some(Secret::from("{}")),
+        other => other.map(Secret::from),
     };
     let conn = Connection {
         conn_id: Some(id),
@@ -115,18 +138,19 @@ pub fn parse_body(v: &Value) -> Result<Connection, ApiError> {
         host: opt_str(m, "host")?,
         schema: opt_str(m, "schema")?,
         login: opt_str(m, "login")?,
-        password: opt_str(m, "password")?,
+        password: opt_str(m, "password")?.map(Secret::from),
         port,
         extra,
     };
-    if let Some(e) = &conn.extra
+    if conn.extra.is_some()
         && let Err(err) = conn.validate_extra()
     {
+        // Unlike pydantic, the input is not echoed: an extra may hold secrets.
         return Err(ApiError::unprocessable(
             "value_error",
             &["body", "extra"],
             format!("Value error, {err}"),
-            json!(e),
+            json!(REDACTED),
         ));
     }
     Ok(conn)
@@ -137,14 +161,14 @@ pub fn response(c: &Connection) -> Value {
     shaped(
         c,
         c.password.as_ref().map(|_| "***"),
-        c.extra.as_deref().map(redact_extra),
+        c.extra_str().map(redact_extra),
     )
 }
 
 /// A connection with its secrets, for the administrator's export route only: the real
 /// password and `extra` unmasked, in the same shape as [`response`].
 pub fn secret_response(c: &Connection) -> Value {
-    shaped(c, c.password.as_deref(), c.extra.clone())
+    shaped(c, c.password_str(), c.extra_str().map(str::to_string))
 }
 
 fn shaped(c: &Connection, password: Option<&str>, extra: Option<String>) -> Value {

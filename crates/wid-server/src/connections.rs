@@ -12,8 +12,8 @@ use wid_store::{ListQuery, OrderBy, StoreError};
 use crate::ApiState;
 use crate::body::{FIELDS, parse_body, response};
 use crate::error::ApiError;
-use crate::redact::{MASK, restore_extra};
 use crate::tester::{TokenSource, test_connection};
+use wid_model::connection::redact::{MASK, restore_extra};
 
 /// Default page size.
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -179,12 +179,14 @@ pub fn apply(
     if has("port") {
         out.port = body.port;
     }
-    if has("password") && body.password.as_deref() != Some(MASK) {
+    if has("password") && body.password.as_ref().map(|p| p.expose_str()) != Some(MASK) {
         out.password = body.password.clone();
     }
     if has("extra") {
         out.extra = match (&body.extra, &existing.extra) {
-            (Some(new), Some(old)) => Some(restore_extra(new, old)),
+            (Some(new), Some(old)) => {
+                Some(restore_extra(new.expose_str(), old.expose_str()).into())
+            }
             (new, _) => new.clone(),
         };
     }
@@ -248,11 +250,14 @@ async fn test(
     if let Some(id) = c.conn_id.clone().filter(|id| !id.is_empty())
         && let Some(stored) = s.store.get_connection(&id, &s.keys.current()).await?
     {
-        if matches!(c.password.as_deref(), None | Some("") | Some(MASK)) {
+        if matches!(
+            c.password.as_ref().map(|p| p.expose_str()),
+            None | Some("") | Some(MASK)
+        ) {
             c.password = stored.password.clone();
         }
         if let (Some(new), Some(old)) = (&c.extra, &stored.extra) {
-            c.extra = Some(restore_extra(new, old));
+            c.extra = Some(restore_extra(new.expose_str(), old.expose_str()).into());
         }
     }
     let source = TokenSource::Environment {

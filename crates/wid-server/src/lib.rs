@@ -21,7 +21,6 @@ pub mod deployment_secrets;
 pub mod deployments;
 pub mod error;
 pub mod openapi;
-pub mod redact;
 pub mod tester;
 
 use std::sync::Arc;

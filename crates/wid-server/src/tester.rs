@@ -135,7 +135,7 @@ pub async fn test_connection(
                     &authority,
                     tenant,
                     login,
-                    Secret::new(password.clone()),
+                    Secret::new(password.expose_str()),
                     pipeline,
                 );
                 (
@@ -192,7 +192,7 @@ pub async fn test_connection(
         );
         match http
             .get(&url)
-            .bearer_auth(token.token.expose())
+            .bearer_auth(token.token.expose_str())
             .send()
             .await
         {

@@ -11,6 +11,7 @@ use sqlx::any::AnyRow;
 
 use crate::{FernetKeys, Store, StoreError};
 use wid_model::connection::Connection;
+use wid_model::secret::Secret;
 
 /// Columns read back, in [`connection_from_row`]'s order.
 const COLUMNS: &str = "conn_id, conn_type, description, host, schema_name, login, password, port, extra, is_encrypted, is_extra_encrypted";
@@ -140,6 +141,15 @@ fn escape_trailing_backslash(term: &str) -> String {
     out
 }
 
+/// What [`Store::rotate_fernet_key`] re-encrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FernetRotation {
+    /// Connections whose password or extra was re-encrypted.
+    pub connections: usize,
+    /// Signing keys re-encrypted (or encrypted, if they were still plaintext).
+    pub signing_keys: usize,
+}
+
 /// A connection's fields as bound in an INSERT or UPDATE: the id and type checked, the
 /// secrets encrypted.
 struct Encrypted<'a> {
@@ -161,8 +171,8 @@ fn encrypt<'a>(c: &'a Connection, keys: &FernetKeys) -> Result<Encrypted<'a>, St
     Ok(Encrypted {
         conn_id,
         conn_type,
-        password: c.password.as_deref().map(|p| keys.encrypt(p)),
-        extra: c.extra.as_deref().map(|e| keys.encrypt(e)),
+        password: c.password_str().map(|p| keys.encrypt(p)),
+        extra: c.extra_str().map(|e| keys.encrypt(e)),
     })
 }
 
@@ -173,7 +183,7 @@ fn decrypt_field(
     value: Option<String>,
     encrypted: bool,
     keys: &FernetKeys,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<Secret>, StoreError> {
     match value {
         Some(token) if encrypted && !token.is_empty() => {
             keys.decrypt(&token)
@@ -184,7 +194,7 @@ fn decrypt_field(
                     source,
                 })
         }
-        other => Ok(other),
+        other => Ok(other.map(Secret::from)),
     }
 }
 
@@ -381,10 +391,10 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Re-encrypts every encrypted password and extra with the first key (Airflow's
-    /// `rotate-fernet-key`), in one transaction: all rows or none. Returns how many rows
-    /// changed. Run it with the new key first and the old ones after (`NEW,OLD`).
-    pub async fn rotate_fernet_key(&self, keys: &FernetKeys) -> Result<usize, StoreError> {
+    /// Re-encrypts every encrypted password and extra, and every signing key, with the first
+    /// key (Airflow's `rotate-fernet-key`), in one transaction: all rows or none. Returns how
+    /// many rows changed. Run it with the new key first and the old ones after (`NEW,OLD`).
+    pub async fn rotate_fernet_key(&self, keys: &FernetKeys) -> Result<FernetRotation, StoreError> {
         let mut tx = self.pool.begin().await?;
         let ids: Vec<(String,)> = sqlx::query_as(
             "SELECT conn_id FROM connections WHERE is_encrypted <> 0 OR is_extra_encrypted <> 0 ORDER BY conn_id",
@@ -426,8 +436,12 @@ impl Store {
                 .await?;
             changed += 1;
         }
+        let signing_keys = crate::signing_keys::rotate_keys_in(&mut tx, keys).await?;
         tx.commit().await?;
-        Ok(changed)
+        Ok(FernetRotation {
+            connections: changed,
+            signing_keys,
+        })
     }
 }
 

@@ -42,6 +42,17 @@ pub enum StoreError {
         #[source]
         source: crate::FernetError,
     },
+    /// A stored signing key could not be decrypted with the configured Fernet keys.
+    #[error(
+        "cannot decrypt signing key `{kid}`: {source}\nhint: signing keys are encrypted with the same fernet_key as connections (WID_FERNET_KEY, WID_FERNET_KEY_FILE or $WID_HOME/fernet.key); give this replica the key list the others use"
+    )]
+    KeyDecrypt {
+        /// The key id.
+        kid: String,
+        /// Why (never holds key material or plaintext).
+        #[source]
+        source: crate::FernetError,
+    },
     /// The request cannot be carried out as given (e.g. a connection without an id).
     #[error("invalid request: {0}")]
     Invalid(String),

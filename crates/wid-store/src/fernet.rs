@@ -20,6 +20,7 @@ use base64::Engine;
 use base64::alphabet;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE};
+use wid_model::secret::Secret;
 
 /// How to make a key, for error messages.
 const GENERATE_HINT: &str = "hint: generate a key with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'` or `wid connections rotate-fernet-key --generate`";
@@ -220,8 +221,8 @@ impl FernetKeys {
     }
 
     /// A new random key, in the format [`FernetKeys::parse`] and Python cryptography take.
-    pub fn generate_key() -> String {
-        ::fernet::Fernet::generate_key()
+    pub fn generate_key() -> Secret {
+        Secret::new(::fernet::Fernet::generate_key())
     }
 
     /// How many keys are configured (at least one).
@@ -236,9 +237,12 @@ impl FernetKeys {
     }
 
     /// Decrypts a token with whichever configured key made it.
-    pub fn decrypt(&self, token: &str) -> Result<String, FernetError> {
+    pub fn decrypt(&self, token: &str) -> Result<Secret, FernetError> {
         let (_, plaintext) = self.decrypt_bytes(token)?;
-        String::from_utf8(plaintext).map_err(|_| FernetError::NotUtf8)
+        let plaintext = Secret::<Vec<u8>>::new(plaintext);
+        std::str::from_utf8(plaintext.expose())
+            .map(Secret::from)
+            .map_err(|_| FernetError::NotUtf8)
     }
 
     /// Decrypts a token with any configured key and re-encrypts it with the first, keeping its
@@ -270,8 +274,8 @@ mod tests {
 
     #[test]
     fn debug_shows_only_the_count() {
-        let k1 = FernetKeys::generate_key();
-        let k2 = FernetKeys::generate_key();
+        let k1 = FernetKeys::generate_key().into_exposed();
+        let k2 = FernetKeys::generate_key().into_exposed();
         let keys = FernetKeys::parse(&format!("{k1},{k2}")).unwrap();
         let debug = format!("{keys:?}");
         assert_eq!(debug, "FernetKeys { keys: 2, .. }");
@@ -281,9 +285,12 @@ mod tests {
     #[test]
     fn errors_never_contain_key_material() {
         let secret = "SECRETSECRETSECRETSECRETSECRETSECRETSECRE!";
-        let err = FernetKeys::parse(&format!("{},{secret}", FernetKeys::generate_key()))
-            .unwrap_err()
-            .to_string();
+        let err = FernetKeys::parse(&format!(
+            "{},{secret}",
+            FernetKeys::generate_key().expose_str()
+        ))
+        .unwrap_err()
+        .to_string();
         assert!(!err.contains("SECRET"), "{err}");
         assert!(err.contains("key 2 of 2"), "{err}");
         assert!(err.contains("position 42"), "{err}");
@@ -291,7 +298,7 @@ mod tests {
 
     #[test]
     fn timestamp_overflow_does_not_panic() {
-        let keys = FernetKeys::parse(&FernetKeys::generate_key()).unwrap();
+        let keys = FernetKeys::parse(FernetKeys::generate_key().expose_str()).unwrap();
         let mut data = vec![0x80];
         data.extend_from_slice(&u64::MAX.to_be_bytes());
         data.extend_from_slice(&[0u8; 16 + 16 + 32]);
@@ -304,7 +311,7 @@ mod tests {
 
     #[test]
     fn tokens_of_the_wrong_shape_are_not_tokens() {
-        let keys = FernetKeys::parse(&FernetKeys::generate_key()).unwrap();
+        let keys = FernetKeys::parse(FernetKeys::generate_key().expose_str()).unwrap();
         for bad in [
             "",
             "plaintext password",

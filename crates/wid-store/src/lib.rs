@@ -8,7 +8,8 @@
 //! - ARM names are case-insensitive: rows keep the name as given and a lower-cased key that
 //!   uniqueness and lookups use.
 //! - Connection passwords and extras reach the database only as Fernet tokens
-//!   ([`FernetKeys`]), readable by Airflow with the same `fernet_key`.
+//!   ([`FernetKeys`]), readable by Airflow with the same `fernet_key`; so do signing keys'
+//!   private halves (`signing_keys.rs`).
 
 mod cluster;
 mod connections;
@@ -20,11 +21,12 @@ mod rbac;
 mod records;
 mod resource_apps;
 mod sessions;
+mod signing_keys;
 mod store;
 
 pub use crate::fernet::{FernetError, FernetKeys, KeyProblem, LiveFernetKeys};
 pub use cluster::{FicWrite, StartLock};
-pub use connections::{ListQuery, MAX_PATTERN_TERMS, OrderBy};
+pub use connections::{FernetRotation, ListQuery, MAX_PATTERN_TERMS, OrderBy};
 pub use error::StoreError;
 pub use records::*;
 pub use store::Store;

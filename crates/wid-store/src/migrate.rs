@@ -17,6 +17,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../migrations/0007_application_certificates.sql"),
     ),
+    (
+        8,
+        include_str!("../migrations/0008_signing_keys_encrypted.sql"),
+    ),
     (10, include_str!("../migrations/0010_ended_sessions.sql")),
 ];
 

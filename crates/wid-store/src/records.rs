@@ -1,5 +1,7 @@
 //! Rows as plain structs.
 
+use wid_model::secret::Secret;
+
 /// A directory (Entra tenant).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
@@ -87,32 +89,20 @@ pub struct Application {
 }
 
 /// A stored signing key.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredKey {
     /// Key id.
     pub kid: String,
     /// `issuer` or `sts`.
     pub purpose: String,
-    /// PKCS#8 PEM.
-    pub private_pem: String,
+    /// PKCS#8 PEM (in the database, a Fernet token of it).
+    pub private_pem: Secret,
     /// Creation time.
     pub created_at: i64,
     /// When it stopped signing, if it has.
     pub retired_at: Option<i64>,
     /// When it leaves the JWKS, if retired.
     pub expires_at: Option<i64>,
-}
-
-impl std::fmt::Debug for StoredKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredKey")
-            .field("kid", &self.kid)
-            .field("purpose", &self.purpose)
-            .field("private_pem", &"<redacted>")
-            .field("retired_at", &self.retired_at)
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
 }
 
 /// A role assignment: a principal has a role at a scope and below.

@@ -68,19 +68,6 @@ fn fic(r: FicRow) -> FederatedCredential {
     }
 }
 
-type KeyRow = (String, String, String, i64, Option<i64>, Option<i64>);
-
-fn key(r: KeyRow) -> StoredKey {
-    StoredKey {
-        kid: r.0,
-        purpose: r.1,
-        private_pem: r.2,
-        created_at: r.3,
-        retired_at: r.4,
-        expires_at: r.5,
-    }
-}
-
 impl Store {
     /// Opens (creating if needed) the database at `url` and applies migrations.
     ///
@@ -110,6 +97,11 @@ impl Store {
                             .execute(&mut *conn)
                             .await?;
                         sqlx::query("PRAGMA busy_timeout = 5000")
+                            .execute(&mut *conn)
+                            .await?;
+                        // Freed space is zeroed: a secret overwritten (a plaintext key
+                        // encrypted, a connection deleted) leaves no copy in the file.
+                        sqlx::query("PRAGMA secure_delete = ON")
                             .execute(&mut *conn)
                             .await?;
                         Ok(())
@@ -642,62 +634,6 @@ impl Store {
             display_name: r.3,
             secret_sha256: r.4,
         }))
-    }
-
-    // ---- signing keys ----
-
-    /// Stores a new signing key.
-    pub async fn insert_key(&self, k: &StoredKey) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO signing_keys (kid, purpose, private_pem, created_at, retired_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&k.kid)
-            .bind(&k.purpose)
-            .bind(&k.private_pem)
-            .bind(k.created_at)
-            .bind(k.retired_at)
-            .bind(k.expires_at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Keys of a purpose that are still published (not expired at `now`), newest first.
-    pub async fn list_keys(&self, purpose: &str, now: i64) -> Result<Vec<StoredKey>, StoreError> {
-        let rows: Vec<KeyRow> = sqlx::query_as(
-            "SELECT kid, purpose, private_pem, created_at, retired_at, expires_at FROM signing_keys \
-             WHERE purpose = $1 AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at DESC, kid",
-        )
-        .bind(purpose)
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(key).collect())
-    }
-
-    /// Retires the active keys of a purpose and stores `new` as the active one, atomically.
-    pub async fn rotate_key(
-        &self,
-        new: &StoredKey,
-        retired_at: i64,
-        expires_at: i64,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE signing_keys SET retired_at = $1, expires_at = $2 WHERE purpose = $3 AND retired_at IS NULL")
-            .bind(retired_at)
-            .bind(expires_at)
-            .bind(&new.purpose)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO signing_keys (kid, purpose, private_pem, created_at, retired_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&new.kid)
-            .bind(&new.purpose)
-            .bind(&new.private_pem)
-            .bind(new.created_at)
-            .bind(new.retired_at)
-            .bind(new.expires_at)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
     }
 }
 

@@ -3,156 +3,14 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`, dropped afterwards). An unreachable
 //! PostgreSQL fails the tests.
 
-use std::future::Future;
+#[macro_use]
+mod support;
+
 use std::path::PathBuf;
-
-use sqlx::Connection as _;
+use support::{Db, Engine, NOW};
 use wid_model::connection::Connection;
+
 use wid_store::{FernetError, FernetKeys, KeyProblem, ListQuery, OrderBy, Store, StoreError};
-
-const NOW: i64 = 1_700_000_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Engine {
-    Sqlite,
-    Postgres,
-}
-
-/// One test database.
-struct Db {
-    engine: Engine,
-    url: String,
-    /// SQLite: the database file.
-    path: Option<PathBuf>,
-    /// PostgreSQL: the administration URL and the database name.
-    pg: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Db {
-    async fn open(&self) -> Store {
-        Store::connect(&self.url, NOW)
-            .await
-            .unwrap_or_else(|e| panic!("open {}: {e}", self.url))
-    }
-
-    /// Makes the database read-only (or writable again) for new connections; returns the URL
-    /// to open it with.
-    async fn set_read_only(&self, read_only: bool) -> String {
-        match self.engine {
-            Engine::Sqlite => {
-                use std::os::unix::fs::PermissionsExt;
-                let path = self.path.as_ref().unwrap();
-                let mode = if read_only { 0o444 } else { 0o644 };
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-                if read_only && std::fs::OpenOptions::new().write(true).open(path).is_ok() {
-                    // Root writes to a 0444 file anyway: ask SQLite to open it read-only.
-                    format!("{}?mode=ro", self.url)
-                } else {
-                    self.url.clone()
-                }
-            }
-            Engine::Postgres => {
-                let (admin_url, name) = self.pg.as_ref().unwrap();
-                let mut admin = sqlx::PgConnection::connect(admin_url).await.unwrap();
-                let sql = if read_only {
-                    format!("ALTER DATABASE {name} SET default_transaction_read_only = on")
-                } else {
-                    format!("ALTER DATABASE {name} RESET default_transaction_read_only")
-                };
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
-                admin.close().await.ok();
-                self.url.clone()
-            }
-        }
-    }
-
-    /// The stored row as it is in the database: password, extra and their flags.
-    async fn raw(&self, conn_id: &str) -> (Option<String>, Option<String>, i64, i64) {
-        sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(&self.url).await.unwrap();
-        let row = sqlx::query_as(
-            "SELECT password, extra, is_encrypted, is_extra_encrypted FROM connections WHERE conn_id = $1",
-        )
-        .bind(conn_id)
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-        conn.close().await.ok();
-        row
-    }
-}
-
-async fn run_sqlite<F, Fut>(body: F)
-where
-    F: FnOnce(Db) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("wid.db");
-    body(Db {
-        engine: Engine::Sqlite,
-        url: format!("sqlite://{}", path.display()),
-        path: Some(path),
-        pg: None,
-        _dir: Some(dir),
-    })
-    .await;
-}
-
-async fn run_postgres<F, Fut>(body: F)
-where
-    F: FnOnce(Db) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let admin_url = std::env::var("WID_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("PostgreSQL is required at {admin_url} (set WID_TEST_POSTGRES): {e}")
-        });
-    let name = format!("wid_test_{}", wid_model::ids::new_guid().replace('-', ""));
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let base = admin_url.rsplit_once('/').unwrap().0.to_string();
-    let db = Db {
-        engine: Engine::Postgres,
-        url: format!("{base}/{name}"),
-        path: None,
-        pg: Some((admin_url.clone(), name.clone())),
-        _dir: None,
-    };
-    // Run the body as its own task so that the database is dropped even when it panics.
-    let outcome = tokio::spawn(body(db)).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {name} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await
-    .unwrap();
-    admin.close().await.ok();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-/// Declares each test body once per engine.
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { crate::run_sqlite(crate::$name).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { crate::run_postgres(crate::$name).await })*
-        }
-    };
-}
 
 on_both_engines!(
     round_trip_keeps_every_field,
@@ -176,7 +34,7 @@ fn keys(config: &str) -> FernetKeys {
 }
 
 fn new_keys() -> (String, FernetKeys) {
-    let k = FernetKeys::generate_key();
+    let k = FernetKeys::generate_key().into_exposed();
     let keys = keys(&k);
     (k, keys)
 }
@@ -231,9 +89,9 @@ async fn none_and_empty_strings_stay_apart(db: Db) {
         host: Some(String::new()),
         schema: Some(String::new()),
         login: Some(String::new()),
-        password: Some(String::new()),
+        password: Some(String::new().into()),
         port: Some(0),
-        extra: Some(String::new()),
+        extra: Some(String::new().into()),
     };
     store.insert_connection(&none, &k, NOW).await.unwrap();
     store.insert_connection(&empty, &k, NOW).await.unwrap();
@@ -255,17 +113,20 @@ async fn a_one_megabyte_extra_round_trips(db: Db) {
     let store = db.open().await;
     let (_, k) = new_keys();
     let mut c = full("big");
-    c.extra = Some(format!(
-        "{{\"blob\": \"{}\"}}",
-        "é\\\" 0123456789abcdef".repeat(1 << 16)
-    ));
-    assert!(c.extra.as_ref().unwrap().len() > 1 << 20);
+    c.extra = Some(
+        format!(
+            "{{\"blob\": \"{}\"}}",
+            "é\\\" 0123456789abcdef".repeat(1 << 16)
+        )
+        .into(),
+    );
+    assert!(c.extra_str().unwrap().len() > 1 << 20);
     store.insert_connection(&c, &k, NOW).await.unwrap();
     assert_eq!(
         store.get_connection("big", &k).await.unwrap(),
         Some(c.clone())
     );
-    c.extra = Some(c.extra.unwrap().replace('é', "è"));
+    c.extra = Some(c.extra_str().unwrap().replace('é', "è").into());
     assert!(!store.put_connection(&c, &k, NOW + 1).await.unwrap());
     assert_eq!(store.get_connection("big", &k).await.unwrap(), Some(c));
 }
@@ -354,7 +215,7 @@ async fn seed_list(store: &Store, k: &FernetKeys) {
             description: d.map(String::from),
             host: h.map(String::from),
             port: p,
-            password: Some(format!("pw-{id}")),
+            password: Some(format!("pw-{id}").into()),
             ..Connection::new(t).with_id(id)
         };
         store.insert_connection(&c, k, at).await.unwrap();
@@ -372,7 +233,7 @@ async fn list_pages_orders_and_filters(db: Db) {
             let (page, total) = store.list_connections(&k, &q).await.unwrap();
             for c in &page {
                 let id = c.conn_id.as_deref().unwrap();
-                assert_eq!(c.password.as_deref(), Some(format!("pw-{id}").as_str()));
+                assert_eq!(c.password_str(), Some(format!("pw-{id}").as_str()));
             }
             (
                 page.iter()
@@ -626,7 +487,7 @@ async fn no_plaintext_secret_is_stored(db: Db) {
     let c = Connection {
         host: Some(HOST.into()),
         password: Some(PASSWORD.into()),
-        extra: Some(format!("{{\"client_secret\": \"{EXTRA_SECRET}\"}}")),
+        extra: Some(format!("{{\"client_secret\": \"{EXTRA_SECRET}\"}}").into()),
         ..Connection::new("azure").with_id("secret")
     };
     store.insert_connection(&c, &k, NOW).await.unwrap();
@@ -646,7 +507,10 @@ async fn no_plaintext_secret_is_stored(db: Db) {
             assert!(token.starts_with("gAAAAA"), "{token}");
             assert!(!token.contains(PASSWORD) && !token.contains(EXTRA_SECRET));
         }
-        assert_eq!(k.decrypt(&password).as_deref(), Ok(PASSWORD));
+        assert_eq!(
+            k.decrypt(&password).as_ref().map(|s| s.expose_str()),
+            Ok(PASSWORD)
+        );
         assert_eq!(k.decrypt(&extra), Ok(c.extra.clone().unwrap()));
     }
 
@@ -701,7 +565,10 @@ async fn rotation_re_encrypts_with_the_first_key(db: Db) {
             .rotate_fernet_key(&keys(&format!("{b},{a}")))
             .await
             .unwrap(),
-        2
+        wid_store::FernetRotation {
+            connections: 2,
+            signing_keys: 0
+        }
     );
 
     let after = db.raw("both").await;
@@ -937,7 +804,7 @@ async fn a_connection_needs_an_id_and_a_type(db: Db) {
 #[test]
 fn invalid_fernet_keys_are_named_by_position() {
     use base64::Engine;
-    let good = FernetKeys::generate_key();
+    let good = FernetKeys::generate_key().into_exposed();
     let short = base64::engine::general_purpose::URL_SAFE.encode([7u8; 16]);
     let hint =
         "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'";

@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, header};
 use serde_json::Value;
 use tower::ServiceExt;
+use wid_model::secret::Secret;
 
 use crate::UiState;
 use crate::error::UiError;
@@ -168,7 +169,8 @@ impl UiState {
     ) -> Result<Reply, UiError> {
         let key = self.inner.config.admin_key.clone();
         let payload = body.map(Payload::Json).unwrap_or(Payload::None);
-        self.call(method, path, Some(&key), payload).await
+        self.call(method, path, Some(key.expose_str()), payload)
+            .await
     }
 
     /// Calls ARM (or the issuer) with the administrator application's ARM token.
@@ -180,12 +182,13 @@ impl UiState {
     ) -> Result<Reply, UiError> {
         let token = self.arm_token().await?;
         let payload = body.map(Payload::Json).unwrap_or(Payload::None);
-        self.call(method, path, Some(&token), payload).await
+        self.call(method, path, Some(token.expose_str()), payload)
+            .await
     }
 
     /// The administrator application's ARM token from the token service, cached until five
     /// minutes before it expires.
-    async fn arm_token(&self) -> Result<String, UiError> {
+    async fn arm_token(&self) -> Result<Secret, UiError> {
         let now = self.now();
         if let Some((t, exp)) = self
             .inner
@@ -201,7 +204,7 @@ impl UiState {
         let form = [
             ("grant_type", "client_credentials"),
             ("client_id", app.client_id.as_str()),
-            ("client_secret", app.client_secret.as_str()),
+            ("client_secret", app.client_secret.expose_str()),
             ("scope", ARM_SCOPE),
         ];
         let r = self
@@ -213,14 +216,14 @@ impl UiState {
             )
             .await?
             .or_fail("getting the administrator's ARM token")?;
-        let token = r.json["access_token"]
+        let token: Secret = r.json["access_token"]
             .as_str()
             .ok_or_else(|| UiError::Backend {
                 doing: "getting the administrator's ARM token".into(),
                 status: r.status,
                 detail: "the answer has no access_token".into(),
             })?
-            .to_string();
+            .into();
         let exp = now + r.json["expires_in"].as_i64().unwrap_or(3600);
         *self
             .inner

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use wid_model::connection::pyjson::{self, Object};
 use wid_model::connection::registry::{self, ConnectionType, RegistryError, StandardField};
 use wid_model::connection::{Connection, validate_conn_id};
+use wid_model::secret::Secret;
 
 use crate::form::FormData;
 
@@ -48,7 +49,7 @@ pub struct ConnForm {
     /// `login`.
     pub login: String,
     /// `password` as typed; empty keeps the stored one when editing.
-    pub password: String,
+    pub password: Secret,
     /// `port` as typed.
     pub port: String,
     /// The type's custom fields, (name, value), in the registry's order.
@@ -111,7 +112,7 @@ impl ConnForm {
             .unwrap_or_default();
         let extra = s("extra");
         let conn = Connection {
-            extra: Some(extra.clone()).filter(|e| !e.is_empty()),
+            extra: Some(Secret::from(extra.as_str())).filter(|e| !e.expose().is_empty()),
             ..Default::default()
         };
         match (registry::lookup(&f.conn_type), conn.extra_object()) {
@@ -143,7 +144,7 @@ impl ConnForm {
         f.host = d.text("host");
         f.schema = d.text("schema");
         f.login = d.text("login");
-        f.password = d.get("password").unwrap_or("").to_string();
+        f.password = Secret::from(d.get("password").unwrap_or(""));
         f.port = d.text("port");
         f.extra = d.get("extra").unwrap_or("").trim().to_string();
         f.test_as = d.text("test_as");
@@ -190,7 +191,7 @@ impl ConnForm {
             ("host", &self.host),
             ("schema", &self.schema),
             ("login", &self.login),
-            ("password", &self.password),
+            ("password", self.password.expose()),
             ("port", &self.port),
             ("extra", &self.extra),
         ] {
@@ -226,13 +227,13 @@ impl ConnForm {
             host: Some(self.host.clone()).filter(|s| !s.is_empty()),
             schema: Some(self.schema.clone()).filter(|s| !s.is_empty()),
             login: Some(self.login.clone()).filter(|s| !s.is_empty()),
-            password: Some(self.password.clone()).filter(|s| !s.is_empty()),
+            password: Some(self.password.clone()).filter(|s| !s.expose().is_empty()),
             port,
-            extra: Some(if self.extra.is_empty() {
-                "{}".to_string()
+            extra: Some(Secret::from(if self.extra.is_empty() {
+                "{}"
             } else {
-                self.extra.clone()
-            }),
+                self.extra.as_str()
+            })),
         };
         if c.error("extra").is_none() {
             match conn.extra_object() {
@@ -307,7 +308,7 @@ pub fn body(conn: &Connection) -> Value {
         "schema": conn.schema,
         "login": conn.login,
         "port": conn.port,
-        "extra": conn.extra,
+        "extra": conn.extra_str(),
     });
     if let Some(p) = conn.effective_password() {
         v["password"] = json!(p);
@@ -367,7 +368,7 @@ mod tests {
         ]));
         let (conn, checked) = f.to_connection();
         assert!(checked.errors.is_empty(), "{checked:?}");
-        let extra = conn.unwrap().extra.unwrap();
+        let extra = conn.unwrap().extra.unwrap().into_exposed();
         assert!(
             extra.contains("use_azure_identity_object") && extra.contains(G),
             "{extra}"
@@ -391,7 +392,7 @@ mod tests {
             ),
         ]));
         let (conn, c) = f.to_connection();
-        let extra = conn.unwrap().extra.unwrap();
+        let extra = conn.unwrap().extra.unwrap().into_exposed();
         assert!(
             extra.contains("managed_identity_client_id")
                 && extra.contains("workload_identity_tenant_id"),

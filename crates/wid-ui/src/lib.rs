@@ -27,28 +27,20 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use wid_model::Clock;
+use wid_model::secret::Secret;
 
 pub use error::UiError;
 pub use session::{EndedSessions, Sessions};
 
 /// The local administrator application, whose client secret gets the UI an ARM token.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct AdminApp {
     /// Its tenant.
     pub tenant_id: String,
     /// Its client id.
     pub client_id: String,
     /// Its client secret.
-    pub client_secret: String,
-}
-
-impl std::fmt::Debug for AdminApp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AdminApp")
-            .field("tenant_id", &self.tenant_id)
-            .field("client_id", &self.client_id)
-            .finish_non_exhaustive()
-    }
+    pub client_secret: Secret,
 }
 
 /// What the UI needs to know about the environment it serves.
@@ -56,7 +48,7 @@ impl std::fmt::Debug for AdminApp {
 pub struct UiConfig {
     /// The administrator key (`$WID_HOME/api-key`): what a user signs in with, and what the
     /// UI presents to `/api/v2`.
-    pub admin_key: String,
+    pub admin_key: Secret,
     /// The administrator application, for ARM and the issuer.
     pub admin_app: AdminApp,
     /// The default subscription.
@@ -68,7 +60,7 @@ pub struct UiConfig {
     /// How long a session lasts, seconds.
     pub session_lifetime: i64,
     /// `AIRFLOW_CONN_*` variables of the server's environment (name, value), shown read-only.
-    pub env_connections: Vec<(String, String)>,
+    pub env_connections: Vec<(String, Secret)>,
     /// Where sign-outs are recorded for every replica (the database); `None`: this process only.
     pub ended_sessions: Option<Arc<dyn session::EndedSessions>>,
 }
@@ -96,7 +88,7 @@ pub(crate) struct Inner {
     pub(crate) config: UiConfig,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) sessions: Sessions,
-    pub(crate) arm_token: Mutex<Option<(String, i64)>>,
+    pub(crate) arm_token: Mutex<Option<(Secret, i64)>>,
 }
 
 impl std::fmt::Debug for UiState {
@@ -110,7 +102,8 @@ impl std::fmt::Debug for UiState {
 impl UiState {
     /// A UI over `routes` (wid's public routes, without the UI itself).
     pub fn new(routes: Router, config: UiConfig, clock: Arc<dyn Clock>) -> Self {
-        let sessions = Sessions::new(&config.admin_key).with_shared(config.ended_sessions.clone());
+        let sessions =
+            Sessions::new(config.admin_key.expose_str()).with_shared(config.ended_sessions.clone());
         UiState {
             inner: Arc::new(Inner {
                 routes,

@@ -10,6 +10,8 @@ use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
+use wid_model::secret::Secret;
+
 use crate::UiState;
 use crate::error::UiError;
 use crate::form::FormData;
@@ -92,12 +94,13 @@ impl Sessions {
         wid_jose::b64url(aws_lc_rs::hmac::sign(&self.key, data.as_bytes()).as_ref())
     }
 
-    /// Starts a session ending at `expires`; returns the cookie value and the session.
-    pub fn create(&self, expires: i64, admin: bool) -> (String, Session) {
+    /// Starts a session ending at `expires`; returns the cookie value (the session id, a
+    /// secret) and the session.
+    pub fn create(&self, expires: i64, admin: bool) -> (Secret, Session) {
         let nonce = wid_jose::random_b64url(24);
         let role = if admin { "a" } else { "r" };
         let body = format!("{expires}.{role}.{nonce}");
-        let id = format!("{body}.{}", self.mac(&body));
+        let id = Secret::from(format!("{body}.{}", self.mac(&body)));
         let csrf = self.mac(&format!("csrf.{nonce}"));
         (
             id,
@@ -264,10 +267,12 @@ mod tests {
             async move { s.get(&id, now).await.unwrap() }
         };
         let (id, sess) = s.create(1060, true);
+        let id = id.expose_str().to_string();
         assert_eq!(get(&id, 1059).await.unwrap().csrf, sess.csrf);
         assert!(get(&id, 1059).await.unwrap().admin);
         assert!(get(&id, 1060).await.is_none());
         let (id2, _) = s.create(2060, false);
+        let id2 = id2.expose_str().to_string();
         assert!(!get(&id2, 2000).await.unwrap().admin);
         s.remove(&id2, 2000).await.unwrap();
         assert!(get(&id2, 2001).await.is_none());
@@ -301,6 +306,7 @@ mod tests {
         let a = Sessions::new("widk_a").with_shared(Some(shared.clone()));
         let b = Sessions::new("widk_a").with_shared(Some(shared.clone()));
         let (id, _) = a.create(1060, true);
+        let id = id.expose_str().to_string();
         assert!(b.get(&id, 1001).await.unwrap().is_some());
         a.remove(&id, 1002).await.unwrap();
         assert!(
@@ -318,6 +324,7 @@ mod tests {
             "only the nonce's hash is recorded"
         );
         let (other, _) = a.create(1060, true);
+        let other = other.expose_str().to_string();
         shared.1.store(true, std::sync::atomic::Ordering::SeqCst);
         assert!(
             b.get(&other, 1003).await.is_err(),
@@ -328,6 +335,7 @@ mod tests {
     #[tokio::test]
     async fn a_session_is_bound_to_the_admin_key_and_its_mac() {
         let (id, sess) = Sessions::new("widk_a").create(1060, false);
+        let id = id.expose_str().to_string();
         let replica = Sessions::new("widk_a");
         assert_eq!(
             replica.get(&id, 1001).await.unwrap().unwrap().csrf,

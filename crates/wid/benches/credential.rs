@@ -26,7 +26,8 @@ fn bench(c: &mut Criterion) {
         &file,
         wid_cloud::issuer::mint(&state, "airflow", "airflow-worker", &[], 3600, None)
             .unwrap()
-            .0,
+            .0
+            .into_exposed(),
     )
     .unwrap();
     let home = Home::at(dir.path().join("home"));

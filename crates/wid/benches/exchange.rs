@@ -23,7 +23,7 @@ fn bench(c: &mut Criterion) {
     let (assertion, _) =
         wid_cloud::issuer::mint(&state, "airflow", "airflow-worker", &[], 3600, None).unwrap();
     let params = TokenParams::from_pairs(vec![
-        ("client_assertion".into(), assertion),
+        ("client_assertion".into(), assertion.into_exposed()),
         (
             "client_assertion_type".into(),
             wid_model::aadsts::JWT_BEARER.into(),

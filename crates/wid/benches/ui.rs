@@ -40,8 +40,12 @@ fn bench(c: &mut Criterion) {
     let _federated = &f.identity;
     let router = f.server.router.clone();
     let home = wid::home::Home::at(f.dir.path().join("home"));
-    let keys =
-        wid_store::FernetKeys::parse(&wid::server::fernet_config(&home, false).unwrap()).unwrap();
+    let keys = wid_store::FernetKeys::parse(
+        wid::server::fernet_config(&home, false)
+            .unwrap()
+            .expose_str(),
+    )
+    .unwrap();
     let state = f.server.state.clone();
     let key = std::fs::read_to_string(home.root().join("api-key")).unwrap();
     let session = f.rt.block_on(async {
@@ -54,7 +58,8 @@ fn bench(c: &mut Criterion) {
                 r#"{{"managed_identity_client_id": "{}", "workload_identity_tenant_id": "{}"}}"#,
                 wid_model::ids::new_guid(),
                 state.defaults.tenant_id
-            ));
+            )
+            .into());
             state
                 .store
                 .insert_connection(&conn, &keys, now)

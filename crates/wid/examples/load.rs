@@ -53,7 +53,7 @@ async fn main() {
     let admin = home.admin().expect("admin.json");
     let form = [
         ("client_id", admin.client_id.as_str()),
-        ("client_secret", admin.client_secret.as_str()),
+        ("client_secret", admin.client_secret.expose_str()),
         ("grant_type", "client_credentials"),
         ("scope", "https://management.azure.com/.default"),
     ];

@@ -346,7 +346,7 @@ impl WidClient {
             endpoint,
             &admin.tenant_id,
             &admin.client_id,
-            Secret::new(admin.client_secret),
+            Secret::new(admin.client_secret.expose_str()),
             http.clone(),
         );
         Ok(Self {
@@ -399,7 +399,7 @@ impl WidClient {
             clock,
         };
         let token = client.arm_token(false).await?;
-        let claims = wid_credential::jwt_claims(token.expose()).unwrap_or(Value::Null);
+        let claims = wid_credential::jwt_claims(token.expose_str()).unwrap_or(Value::Null);
         client.target.tenant_id = claims["tid"].as_str().unwrap_or_default().to_string();
         let (id, from) = client.resolve_subscription(subscription).await?;
         client.target.subscription_id = id;
@@ -464,7 +464,7 @@ impl WidClient {
     /// Who the client acts as: the token's claims, the credential that gave it, the chain.
     pub async fn account(&self) -> Result<Account, ClientError> {
         let token = self.arm_token(false).await?;
-        let claims = wid_credential::jwt_claims(token.expose()).unwrap_or(Value::Null);
+        let claims = wid_credential::jwt_claims(token.expose_str()).unwrap_or(Value::Null);
         let claim = |k: &str| claims[k].as_str().map(String::from);
         let (credential, credential_name, chain) = match &self.auth {
             Auth::Admin(_) => (
@@ -642,7 +642,7 @@ impl WidClient {
             .http
             .request(method.clone(), &url)
             .query(query)
-            .bearer_auth(token.expose());
+            .bearer_auth(token.expose_str());
         if let Some(b) = body {
             rb = rb.json(b);
         }
@@ -739,7 +739,7 @@ impl WidClient {
 
     /// The admin's bearer token, for wid's own admin endpoints.
     pub async fn bearer(&self) -> Result<String, ClientError> {
-        Ok(self.arm_token(false).await?.expose().to_string())
+        Ok(self.arm_token(false).await?.expose_str().to_string())
     }
 }
 

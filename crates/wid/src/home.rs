@@ -13,6 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use wid_model::secret::Secret;
 
 /// The data directory.
 #[derive(Debug, Clone)]
@@ -21,7 +22,7 @@ pub struct Home {
 }
 
 /// The local administrator's credentials, as stored in `admin.json`.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AdminFile {
     /// Default tenant id.
     pub tenant_id: String,
@@ -31,19 +32,9 @@ pub struct AdminFile {
     pub resource_group: String,
     /// The administrator application's client id.
     pub client_id: String,
-    /// Its client secret.
-    pub client_secret: String,
-}
-
-impl std::fmt::Debug for AdminFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AdminFile")
-            .field("tenant_id", &self.tenant_id)
-            .field("subscription_id", &self.subscription_id)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
-            .finish()
-    }
+    /// Its client secret (the file is the one place it is written in clear).
+    #[serde(with = "wid_model::secret::exposed")]
+    pub client_secret: Secret,
 }
 
 /// What `wid up` writes so that other commands find it.
@@ -180,8 +171,12 @@ impl Home {
             return Ok(false);
         }
         let g = crate::tls::generate(&[]).map_err(|e| HomeError::Tls(e.to_string()))?;
-        self.write(&self.root.join("ca-key.pem"), g.ca_key.as_bytes(), true)?;
-        self.write(&self.server_key(), g.server_key.as_bytes(), true)?;
+        self.write(
+            &self.root.join("ca-key.pem"),
+            g.ca_key.expose().as_bytes(),
+            true,
+        )?;
+        self.write(&self.server_key(), g.server_key.expose().as_bytes(), true)?;
         self.write(&self.server_cert(), g.server_cert.as_bytes(), false)?;
         self.write(&self.ca_cert(), g.ca_cert.as_bytes(), false)?;
         Ok(true)
@@ -208,7 +203,7 @@ impl Home {
             rcgen::KeyPair::from_pem(&ca_key).map_err(|e| HomeError::Tls(e.to_string()))?;
         let (cert, key) = crate::tls::issue_server(&ca_key, names)
             .map_err(|e| HomeError::Tls(format!("{e} (names: {})", names.join(", "))))?;
-        self.write(&self.server_key(), key.as_bytes(), true)?;
+        self.write(&self.server_key(), key.expose_str().as_bytes(), true)?;
         self.write(&self.server_cert(), cert.as_bytes(), false)?;
         Ok(missing)
     }

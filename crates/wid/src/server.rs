@@ -10,6 +10,7 @@ use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
 use wid_cloud::{CloudConfig, CloudState};
 use wid_model::Clock;
+use wid_model::secret::Secret;
 use wid_store::Store;
 
 use crate::home::{AdminFile, Home, HomeError, ServerFile};
@@ -173,28 +174,32 @@ pub fn app(
 /// Kubernetes Secret), else `$WID_HOME/fernet.key`, created with a new key on first use.
 /// `generate` puts a new key in front of the file's keys (for rotation). A running server
 /// reads the files again every `key_refresh`, so a rotation needs no restart.
-pub fn fernet_config(home: &Home, generate: bool) -> Result<String, HomeError> {
+pub fn fernet_config(home: &Home, generate: bool) -> Result<Secret, HomeError> {
     for var in ["WID_FERNET_KEY", "AIRFLOW__CORE__FERNET_KEY"] {
         if let Ok(v) = std::env::var(var)
             && !v.trim().is_empty()
         {
-            return Ok(v);
+            return Ok(Secret::from(v));
         }
     }
     let path = match std::env::var_os("WID_FERNET_KEY_FILE") {
         Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
         _ => home.root().join("fernet.key"),
     };
-    let current = match std::fs::read_to_string(&path) {
-        Ok(s) => s.trim().to_string(),
-        Err(_) => String::new(),
+    let current: Secret = match std::fs::read_to_string(&path) {
+        Ok(s) => Secret::from(s).map(|s| s.trim().to_string()),
+        Err(_) => Secret::default(),
     };
-    let next = match (current.is_empty(), generate) {
+    let next = match (current.expose().is_empty(), generate) {
         (true, _) => wid_store::FernetKeys::generate_key(),
-        (false, true) => format!("{},{current}", wid_store::FernetKeys::generate_key()),
+        (false, true) => Secret::from(format!(
+            "{},{}",
+            wid_store::FernetKeys::generate_key().expose_str(),
+            current.expose_str()
+        )),
         (false, false) => return Ok(current),
     };
-    home.write(&path, next.as_bytes(), true)?;
+    home.write(&path, next.expose().as_bytes(), true)?;
     Ok(next)
 }
 
@@ -203,7 +208,7 @@ pub fn fernet_config(home: &Home, generate: bool) -> Result<String, HomeError> {
 /// kubelet). An unusable configuration is logged and the keys in use stay.
 fn spawn_fernet_refresh(
     home: Home,
-    mut text: String,
+    mut text: Secret,
     keys: &Arc<wid_store::LiveFernetKeys>,
     every: Duration,
 ) {
@@ -223,7 +228,7 @@ fn spawn_fernet_refresh(
             if next == text {
                 continue;
             }
-            match wid_store::FernetKeys::parse(&next) {
+            match wid_store::FernetKeys::parse(next.expose_str()) {
                 Ok(k) => {
                     tracing::info!(keys = k.key_count(), "Fernet keys changed; using them");
                     keys.replace(k);
@@ -238,15 +243,16 @@ fn spawn_fernet_refresh(
 }
 
 /// The administrator API key in `$WID_HOME/api-key`, created on first start.
-pub fn api_key(home: &Home) -> Result<String, HomeError> {
+pub fn api_key(home: &Home) -> Result<Secret, HomeError> {
     let path = home.root().join("api-key");
-    if let Ok(s) = std::fs::read_to_string(&path)
-        && !s.trim().is_empty()
-    {
-        return Ok(s.trim().to_string());
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let key: Secret = Secret::from(s).map(|s| s.trim().to_string());
+        if !key.expose().is_empty() {
+            return Ok(key);
+        }
     }
-    let key = format!("widk_{}", wid_jose::random_b64url(32));
-    home.write(&path, key.as_bytes(), true)?;
+    let key: Secret = Secret::new(format!("widk_{}", wid_jose::random_b64url(32)));
+    home.write(&path, key.expose().as_bytes(), true)?;
     Ok(key)
 }
 
@@ -299,14 +305,19 @@ pub async fn start(
     config.oidc_fetch_timeout = opts.oidc_fetch_timeout;
     config.key_refresh = opts.key_refresh;
     config.extra_roots_pem = vec![home.read(&home.ca_cert())?];
-    let state = CloudState::new(store, clock, config).await?;
+    let fernet_text = fernet_config(home, false)?;
+    let keys = wid_store::FernetKeys::parse(fernet_text.expose_str())
+        .map_err(|e| ServerError::Fernet(e.to_string()))?;
+    let keys = Arc::new(wid_store::LiveFernetKeys::new(keys));
+    spawn_fernet_refresh(home.clone(), fernet_text, &keys, opts.key_refresh);
+    let state = CloudState::new(store, clock, config, keys.clone()).await?;
     if let Some(secret) = &state.defaults.new_admin_secret {
         let admin = AdminFile {
             tenant_id: state.defaults.tenant_id.clone(),
             subscription_id: state.defaults.subscription_id.clone(),
             resource_group: state.defaults.resource_group.clone(),
             client_id: state.defaults.admin_client_id.clone(),
-            client_secret: secret.0.clone(),
+            client_secret: secret.clone(),
         };
         let json = serde_json::to_vec_pretty(&admin).unwrap_or_default();
         home.write(&home.admin_file(), &json, true)?;
@@ -323,11 +334,6 @@ pub async fn start(
         .map_err(|source| ServerError::Bind { addr, source })?
         .acceptor(acceptor)
         .handle(handle.clone());
-    let fernet_text = fernet_config(home, false)?;
-    let keys = wid_store::FernetKeys::parse(&fernet_text)
-        .map_err(|e| ServerError::Fernet(e.to_string()))?;
-    let keys = Arc::new(wid_store::LiveFernetKeys::new(keys));
-    spawn_fernet_refresh(home.clone(), fernet_text, &keys, opts.key_refresh);
     let ca = home.read(&home.ca_cert())?;
     let http = crate::client::http_client(Some(&ca), "ca.pem")
         .map_err(|e| ServerError::Tls(e.to_string()))?;
@@ -335,7 +341,7 @@ pub async fn start(
         store: state.store.clone(),
         keys,
         auth: Arc::new(wid_server::ApiAuth {
-            admin_key_sha256: wid_jose::sha256_hex(api_key(home)?.as_bytes()),
+            admin_key_sha256: wid_jose::sha256_hex(api_key(home)?.expose().as_bytes()),
             sts: Some(wid_server::StsVerifier::new(
                 &endpoint,
                 &state.defaults.tenant_id,
@@ -377,7 +383,7 @@ pub async fn start(
 /// The web UI's configuration: the admin key users sign in with, the administrator
 /// application (from `admin.json`) whose ARM token the UI uses, and this process's
 /// `AIRFLOW_CONN_*` variables. Without `admin.json` the UI is not served.
-fn ui_config(home: &Home, state: &CloudState, admin_key: String) -> Option<wid_ui::UiConfig> {
+fn ui_config(home: &Home, state: &CloudState, admin_key: Secret) -> Option<wid_ui::UiConfig> {
     let admin = match home.admin() {
         Ok(a) => a,
         Err(e) => {
@@ -385,10 +391,11 @@ fn ui_config(home: &Home, state: &CloudState, admin_key: String) -> Option<wid_u
             return None;
         }
     };
-    let mut env_connections: Vec<(String, String)> = std::env::vars()
+    let mut env_connections: Vec<(String, Secret)> = std::env::vars()
         .filter(|(k, _)| k.starts_with("AIRFLOW_CONN_"))
+        .map(|(k, v)| (k, Secret::from(v)))
         .collect();
-    env_connections.sort();
+    env_connections.sort_by(|a, b| a.0.cmp(&b.0));
     Some(wid_ui::UiConfig {
         admin_key,
         admin_app: wid_ui::AdminApp {

@@ -1,19 +1,22 @@
 //! The local certificate authority and the server certificate it signs.
 
+use wid_model::secret::Secret;
+
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 
 /// PEM files of a freshly made CA and server certificate.
+#[derive(Debug)]
 pub struct Generated {
     /// CA certificate (PEM).
     pub ca_cert: String,
     /// CA private key (PEM).
-    pub ca_key: String,
+    pub ca_key: Secret,
     /// Server certificate (PEM).
     pub server_cert: String,
     /// Server private key (PEM).
-    pub server_key: String,
+    pub server_key: Secret,
 }
 
 /// The CA's parameters; the same every time, so that a server certificate can be issued
@@ -55,7 +58,7 @@ pub fn server_names(extra_names: &[String]) -> Vec<String> {
 pub fn issue_server(
     ca_key: &KeyPair,
     extra_names: &[String],
-) -> Result<(String, String), rcgen::Error> {
+) -> Result<(String, Secret), rcgen::Error> {
     let server_key = KeyPair::generate()?;
     let mut leaf = CertificateParams::new(Vec::<String>::new())?;
     leaf.distinguished_name.push(DnType::CommonName, "wid");
@@ -73,7 +76,7 @@ pub fn issue_server(
     let ca = ca_params()?;
     let issuer = Issuer::from_params(&ca, ca_key);
     let server_cert = leaf.signed_by(&server_key, &issuer)?;
-    Ok((server_cert.pem(), server_key.serialize_pem()))
+    Ok((server_cert.pem(), Secret::new(server_key.serialize_pem())))
 }
 
 /// Makes a CA ("wid local CA") and a server certificate for `localhost`, `127.0.0.1` and
@@ -84,7 +87,7 @@ pub fn generate(extra_names: &[String]) -> Result<Generated, rcgen::Error> {
     let (server_cert, server_key) = issue_server(&ca_key, extra_names)?;
     Ok(Generated {
         ca_cert: ca_cert.pem(),
-        ca_key: ca_key.serialize_pem(),
+        ca_key: Secret::new(ca_key.serialize_pem()),
         server_cert,
         server_key,
     })
@@ -132,7 +135,7 @@ mod tests {
             )
             .is_empty()
         );
-        let ca_key = KeyPair::from_pem(&g.ca_key).unwrap();
+        let ca_key = KeyPair::from_pem(g.ca_key.expose_str()).unwrap();
         let (cert, _) = issue_server(&ca_key, &wanted).unwrap();
         assert!(names_not_covered(cert.as_bytes(), &wanted).is_empty());
         assert_eq!(

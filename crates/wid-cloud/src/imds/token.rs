@@ -144,7 +144,7 @@ async fn issue(
     .map_err(|_| ImdsError::Internal)?;
     let expires_in = (issued.expires_on - now).to_string();
     Ok(json!({
-        "access_token": issued.access_token,
+        "access_token": issued.access_token.expose_str(),
         "client_id": identity.client_id,
         "expires_in": expires_in,
         "expires_on": issued.expires_on.to_string(),

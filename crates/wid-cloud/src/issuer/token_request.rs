@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wid_model::federated::{service_account_subject, validate_k8s_name};
+use wid_model::secret::Secret;
 use wid_model::time_fmt::rfc3339;
 
 use crate::auth::verify_bearer;
@@ -123,7 +124,7 @@ pub fn mint(
     audiences: &[String],
     lifetime: i64,
     pod: Option<(&str, &str)>,
-) -> Result<(String, i64), String> {
+) -> Result<(Secret, i64), String> {
     validate_k8s_name("namespace", namespace)?;
     validate_k8s_name("service account", service_account)?;
     if !(MIN_EXPIRATION..=MAX_EXPIRATION).contains(&lifetime) {
@@ -160,7 +161,7 @@ pub fn mint(
         .active(Purpose::Issuer)
         .sign_jwt(&claims, &[])
         .map_err(|e| e.to_string())?;
-    Ok((token, exp))
+    Ok((Secret::from(token), exp))
 }
 
 /// Handles a TokenRequest.
@@ -214,7 +215,7 @@ pub async fn create(
                 "apiVersion": "authentication.k8s.io/v1",
                 "metadata": {"name": service_account, "namespace": namespace},
                 "spec": {"audiences": aud, "expirationSeconds": lifetime, "boundObjectRef": null},
-                "status": {"token": token, "expirationTimestamp": rfc3339(exp)},
+                "status": {"token": token.expose_str(), "expirationTimestamp": rfc3339(exp)},
             });
             (StatusCode::CREATED, Json(body)).into_response()
         }

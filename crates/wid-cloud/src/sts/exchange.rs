@@ -5,6 +5,7 @@
 use serde_json::json;
 use wid_model::aadsts::{Aadsts, JWT_BEARER};
 use wid_model::resources::{first_party, is_well_formed_scope};
+use wid_model::secret::Secret;
 
 use super::assertion::{validate_assertion, validate_certificate_assertion};
 use crate::keys::Purpose;
@@ -25,7 +26,7 @@ pub enum Endpoint {
 }
 
 /// The form fields the exchange reads. Unknown fields are ignored, as Entra ignores them.
-#[derive(Default, Clone)]
+#[derive(Debug, Default, Clone)]
 pub struct TokenParams {
     /// `grant_type`.
     pub grant_type: Option<String>,
@@ -36,29 +37,13 @@ pub struct TokenParams {
     /// `resource`.
     pub resource: Option<String>,
     /// `client_assertion` (secret).
-    pub client_assertion: Option<String>,
+    pub client_assertion: Option<Secret>,
     /// `client_assertion_type`.
     pub client_assertion_type: Option<String>,
     /// `client_secret` (secret).
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
     /// The secret of HTTP Basic client authentication (secret).
-    pub basic_secret: Option<String>,
-}
-
-impl std::fmt::Debug for TokenParams {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let redact = |o: &Option<String>| o.as_ref().map(|_| "<redacted>");
-        f.debug_struct("TokenParams")
-            .field("grant_type", &self.grant_type)
-            .field("client_id", &self.client_id)
-            .field("scope", &self.scope)
-            .field("resource", &self.resource)
-            .field("client_assertion", &redact(&self.client_assertion))
-            .field("client_assertion_type", &self.client_assertion_type)
-            .field("client_secret", &redact(&self.client_secret))
-            .field("basic_secret", &redact(&self.basic_secret))
-            .finish()
-    }
+    pub basic_secret: Option<Secret>,
 }
 
 /// The parameters the token endpoint reads, by name; the rest are ignored (RFC 6749 §3.2).
@@ -81,19 +66,18 @@ impl TokenParams {
             if v.is_empty() || !KNOWN_PARAMS.contains(&k.as_str()) {
                 continue;
             }
-            let slot = match k.as_str() {
-                "grant_type" => &mut p.grant_type,
-                "client_id" => &mut p.client_id,
-                "scope" => &mut p.scope,
-                "resource" => &mut p.resource,
-                "client_assertion" => &mut p.client_assertion,
-                "client_assertion_type" => &mut p.client_assertion_type,
-                _ => &mut p.client_secret,
+            let taken = match k.as_str() {
+                "grant_type" => put(&mut p.grant_type, v),
+                "client_id" => put(&mut p.client_id, v),
+                "scope" => put(&mut p.scope, v),
+                "resource" => put(&mut p.resource, v),
+                "client_assertion" => put(&mut p.client_assertion, Secret::from(v)),
+                "client_assertion_type" => put(&mut p.client_assertion_type, v),
+                _ => put(&mut p.client_secret, Secret::from(v)),
             };
-            if slot.is_some() {
+            if !taken {
                 return Err(Aadsts::DuplicateParameter { name: k });
             }
-            *slot = Some(v);
         }
         Ok(p)
     }
@@ -114,7 +98,7 @@ impl TokenParams {
             Some(_) => {}
             None => self.client_id = Some(id),
         }
-        self.basic_secret = Some(secret);
+        self.basic_secret = Some(Secret::from(secret));
         Ok(self)
     }
 
@@ -135,9 +119,18 @@ impl TokenParams {
 
     /// The client secret, from the body or HTTP Basic (at most one is present once
     /// [`exchange`] has checked the methods).
-    fn secret(&self) -> Option<&String> {
+    fn secret(&self) -> Option<&Secret> {
         self.client_secret.as_ref().or(self.basic_secret.as_ref())
     }
+}
+
+/// Fills an empty slot; false when the parameter was given already.
+fn put<T>(slot: &mut Option<T>, value: T) -> bool {
+    if slot.is_some() {
+        return false;
+    }
+    *slot = Some(value);
+    true
 }
 
 /// `(client_id, client_secret)` of `Basic base64(urlencode(id):urlencode(secret))`.
@@ -167,10 +160,10 @@ fn form_urlencoded_decode(s: &str) -> String {
 }
 
 /// A successful exchange.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct IssuedToken {
-    /// The signed access token (secret).
-    pub access_token: String,
+    /// The signed access token.
+    pub access_token: Secret,
     /// Seconds until expiry as reported (86399).
     pub expires_in: i64,
     /// Unix expiry.
@@ -179,16 +172,6 @@ pub struct IssuedToken {
     pub not_before: i64,
     /// The resource (audience).
     pub resource: String,
-}
-
-impl std::fmt::Debug for IssuedToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuedToken")
-            .field("access_token", &"<redacted>")
-            .field("expires_on", &self.expires_on)
-            .field("resource", &self.resource)
-            .finish()
-    }
 }
 
 const RESERVED_SCOPES: [&str; 4] = ["openid", "profile", "offline_access", "email"];
@@ -316,11 +299,17 @@ pub async fn exchange(
                         tracing::error!(error = %e, "store failed during token exchange");
                         Aadsts::TransientError
                     })?;
-                    validate_assertion(s, assertion, &fics, now).await?;
+                    validate_assertion(s, assertion.expose_str(), &fics, now).await?;
                 }
                 Principal::Application(a) => {
-                    validate_certificate_assertion(s, &tenant.id, &a.client_id, assertion, now)
-                        .await?;
+                    validate_certificate_assertion(
+                        s,
+                        &tenant.id,
+                        &a.client_id,
+                        assertion.expose_str(),
+                        now,
+                    )
+                    .await?;
                 }
             }
         }
@@ -330,7 +319,7 @@ pub async fn exchange(
             });
         }
         (Principal::Application(a), None, Some(secret)) => {
-            if wid_jose::sha256_hex(secret.as_bytes()) != a.secret_sha256 {
+            if wid_jose::sha256_hex(secret.expose().as_bytes()) != a.secret_sha256 {
                 return Err(Aadsts::InvalidClientSecret {
                     client_id: a.client_id.clone(),
                 });
@@ -461,7 +450,7 @@ pub fn sign_access_token(
         Aadsts::TransientError
     })?;
     Ok(IssuedToken {
-        access_token,
+        access_token: Secret::from(access_token),
         expires_in: ACCESS_TOKEN_LIFETIME,
         expires_on: exp,
         not_before: iat,
@@ -540,7 +529,10 @@ mod tests {
             .with_authorization(Some(&format!("Basic {b64}")))
             .unwrap();
         assert_eq!(p.client_id.as_deref(), Some("app:1"));
-        assert_eq!(p.basic_secret.as_deref(), Some("s+c ret"));
+        assert_eq!(
+            p.basic_secret.as_ref().map(|s| s.expose_str()),
+            Some("s+c ret")
+        );
         assert_eq!(p.auth_methods(), ["client_secret_basic"]);
         let p = TokenParams::default()
             .with_authorization(Some("Bearer x"))

@@ -91,7 +91,7 @@ async fn handle(
                     "token_type": "Bearer",
                     "expires_in": issued.expires_in,
                     "ext_expires_in": issued.expires_in,
-                    "access_token": issued.access_token,
+                    "access_token": issued.access_token.expose_str(),
                 }),
                 Endpoint::V1 => json!({
                     "token_type": "Bearer",
@@ -100,7 +100,7 @@ async fn handle(
                     "expires_on": issued.expires_on.to_string(),
                     "not_before": issued.not_before.to_string(),
                     "resource": issued.resource,
-                    "access_token": issued.access_token,
+                    "access_token": issued.access_token.expose_str(),
                 }),
             };
             let mut resp = Json(body).into_response();

@@ -132,7 +132,7 @@ mod tests {
     fn values() {
         let c = from_env_value("a", "  azure:///?k=v \n", UriFlavor::Core).unwrap();
         assert_eq!(
-            (c.conn_id.as_deref(), c.extra.as_deref()),
+            (c.conn_id.as_deref(), c.extra_str()),
             (Some("a"), Some(r#"{"k": "v"}"#))
         );
         let c = from_env_value(

@@ -55,7 +55,7 @@ pub fn connection_dict(c: &Connection) -> [(&'static str, DictValue<'_>); 8] {
         ("host", s(c.host.as_deref())),
         ("port", c.port.map_or(DictValue::None, DictValue::Int)),
         ("schema", s(c.schema.as_deref())),
-        ("extra", s(c.extra.as_deref())),
+        ("extra", s(c.extra_str())),
     ]
 }
 
@@ -149,7 +149,7 @@ mod tests {
     #[test]
     fn json_is_python_indent_2_with_ascii_escapes() {
         let mut empty = Connection::new("http").with_id("a");
-        empty.password = Some(String::new());
+        empty.password = Some(String::new().into());
         let text = export_text(&[pg(), empty], ExportFormat::Json).unwrap();
         assert_eq!(
             text,

@@ -14,6 +14,7 @@ use super::pyjson::{self, JsonTextError, Object, Value};
 use super::pystr::{PyInt, py_int, py_repr};
 use super::uri::normalize_conn_type;
 use super::{Connection, ExtraError, UriError, UriFlavor, preview};
+use crate::secret::Secret;
 
 /// The keys `from_json` knows besides the popped `extra`, `conn_type` and `port`.
 const STRING_KEYS: [&str; 7] = [
@@ -302,11 +303,11 @@ impl Connection {
             schema,
             login,
             password: match flavor {
-                UriFlavor::Core => password.filter(|p| !p.is_empty()),
-                UriFlavor::TaskSdk => password,
+                UriFlavor::Core => password.filter(|p| !p.is_empty()).map(Secret::from),
+                UriFlavor::TaskSdk => password.map(Secret::from),
             },
             port,
-            extra,
+            extra: extra.map(Secret::from),
         };
         if flavor == UriFlavor::Core {
             conn.validate_extra()?;
@@ -360,7 +361,7 @@ mod tests {
         );
         let back = Connection::from_json(&c.to_json().unwrap()).unwrap();
         assert_eq!(
-            back.extra.as_deref(),
+            back.extra_str(),
             Some(r#"{"subscriptionId": "S", "managed_identity_client_id": "X"}"#)
         );
         assert_eq!(back.port, Some(1));

@@ -21,6 +21,7 @@ pub mod pyjson;
 pub mod pystr;
 pub mod pyyaml;
 pub mod quote;
+pub mod redact;
 pub mod registry;
 pub mod uri;
 pub mod urlsplit;
@@ -31,6 +32,7 @@ pub use json::JsonFormError;
 pub use registry::{ConnectionType, RegistryError, Validation};
 pub use uri::UriError;
 
+use crate::secret::Secret;
 use pyjson::{JsonTextError, Object, Value};
 
 /// An Airflow connection.
@@ -39,7 +41,10 @@ use pyjson::{JsonTextError, Object, Value};
 /// tells the two apart (a URI always gives a `host` and a `schema`, possibly empty). The one
 /// exception is Airflow's own: the model ignores an empty password (`set_password` skips falsy
 /// values), so the core codecs treat `Some("")` as `None`.
-#[derive(Clone, PartialEq, Eq, Default)]
+///
+/// `Debug` shows everything but the password and the extra (which may hold keys and tokens):
+/// both are [`Secret`]s, so a connection can be logged or put in an error.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Connection {
     /// The connection id (`None` for a connection read from a URI or JSON alone).
     pub conn_id: Option<String>,
@@ -54,31 +59,11 @@ pub struct Connection {
     /// Login (for `azure`, the client id).
     pub login: Option<String>,
     /// Password (for `azure`, the client secret).
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// Port. Airflow stores any integer here; only URIs limit it to 0-65535.
     pub port: Option<i64>,
     /// Extra fields, as the raw JSON text Airflow stores (an object when valid).
-    pub extra: Option<String>,
-}
-
-/// Shows everything but the password and the extra (which may hold keys and tokens): those
-/// appear as `<redacted N bytes>`, so a connection can be logged or put in an error.
-impl std::fmt::Debug for Connection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let redacted =
-            |v: &Option<String>| v.as_ref().map(|s| format!("<redacted {} bytes>", s.len()));
-        f.debug_struct("Connection")
-            .field("conn_id", &self.conn_id)
-            .field("conn_type", &self.conn_type)
-            .field("description", &self.description)
-            .field("host", &self.host)
-            .field("schema", &self.schema)
-            .field("login", &self.login)
-            .field("password", &redacted(&self.password))
-            .field("port", &self.port)
-            .field("extra", &redacted(&self.extra))
-            .finish()
-    }
+    pub extra: Option<Secret>,
 }
 
 /// Which of Airflow's two `Connection` classes to follow.
@@ -169,12 +154,22 @@ impl Connection {
 
     /// The password as Airflow's model holds it: an empty one is none.
     pub fn effective_password(&self) -> Option<&str> {
-        self.password.as_deref().filter(|p| !p.is_empty())
+        self.password_str().filter(|p| !p.is_empty())
+    }
+
+    /// The password as stored (possibly empty), exposed for the codec or store that writes it.
+    pub fn password_str(&self) -> Option<&str> {
+        self.password.as_ref().map(|p| p.expose_str())
+    }
+
+    /// `extra` as stored, exposed for the codec or store that writes it.
+    pub fn extra_str(&self) -> Option<&str> {
+        self.extra.as_ref().map(|e| e.expose_str())
     }
 
     /// `extra` parsed: `Ok(None)` when absent or empty, the object when valid.
     pub fn extra_object(&self) -> Result<Option<Object>, ExtraError> {
-        match self.extra.as_deref() {
+        match self.extra_str() {
             None | Some("") => Ok(None),
             Some(text) => parse_extra(text, self.conn_id.as_deref()).map(Some),
         }
@@ -187,7 +182,7 @@ impl Connection {
 
     /// Replaces `extra` with `object`, written as Airflow's `json.dumps` writes it.
     pub fn set_extra_object(&mut self, object: &Object) {
-        self.extra = Some(pyjson::dumps(&Value::Object(object.clone())));
+        self.extra = Some(pyjson::dumps(&Value::Object(object.clone())).into());
     }
 }
 
@@ -222,7 +217,11 @@ mod tests {
             !shown.contains("hunter2") && !shown.contains("s3cr3t"),
             "{shown}"
         );
-        assert!(shown.contains("<redacted 7 bytes>"), "{shown}");
+        assert!(
+            shown.contains(r#"password: Some([redacted])"#)
+                && shown.contains(r#"extra: Some([redacted])"#),
+            "{shown}"
+        );
         let e = parse_extra(r#"{"key": "sv=s3cr3t""#, Some("pg")).unwrap_err();
         assert!(
             !e.to_string().contains("s3cr3t") && !format!("{e:?}").contains("s3cr3t"),
@@ -239,7 +238,7 @@ mod tests {
     fn extra_must_be_an_object() {
         let mut c = Connection::new("azure").with_id("a");
         assert_eq!(c.extra_object(), Ok(None));
-        c.extra = Some(String::new());
+        c.extra = Some(String::new().into());
         assert_eq!(c.extra_object(), Ok(None));
         c.extra = Some("[1]".into());
         let err = c.validate_extra().unwrap_err();
@@ -265,7 +264,7 @@ mod tests {
     #[test]
     fn a_huge_invalid_extra_gives_a_short_message() {
         let mut c = Connection::new("azure");
-        c.extra = Some(format!("{{\"k\": \"{}\"", "x".repeat(1 << 20)));
+        c.extra = Some(format!("{{\"k\": \"{}\"", "x".repeat(1 << 20)).into());
         let err = c.validate_extra().unwrap_err();
         assert!(
             err.to_string().len() < 1000,
@@ -281,14 +280,14 @@ mod tests {
         object.insert("blob", Value::Str("é\"\\ ".repeat(1 << 18)));
         let mut c = Connection::new("generic");
         c.set_extra_object(&object);
-        assert!(c.extra.as_ref().unwrap().len() > 1 << 20);
+        assert!(c.extra_str().unwrap().len() > 1 << 20);
         assert_eq!(c.extra_object().unwrap().unwrap(), object);
     }
 
     #[test]
     fn empty_password_is_none_for_airflow() {
         let mut c = Connection::new("x");
-        c.password = Some(String::new());
+        c.password = Some(String::new().into());
         assert_eq!(c.effective_password(), None);
         c.password = Some("p".into());
         assert_eq!(c.effective_password(), Some("p"));

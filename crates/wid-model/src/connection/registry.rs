@@ -703,7 +703,7 @@ mod tests {
         );
         AZURE.set_field(&mut c, "tenantId", Some(TENANT)).unwrap();
         assert_eq!(
-            c.extra.as_deref(),
+            c.extra_str(),
             Some(format!(r#"{{"a": "1", "tenantId": "{TENANT}", "z": "2"}}"#).as_str())
         );
         assert_eq!(
@@ -711,7 +711,7 @@ mod tests {
             Some((TENANT.to_string(), KeySource::Unprefixed))
         );
         AZURE.set_field(&mut c, "tenantId", None).unwrap();
-        assert_eq!(c.extra.as_deref(), Some(r#"{"a": "1", "z": "2"}"#));
+        assert_eq!(c.extra_str(), Some(r#"{"a": "1", "z": "2"}"#));
         assert!(matches!(
             AZURE.set_field(&mut c, "extra__azure__tenantId", Some("x")),
             Err(RegistryError::UnknownField { .. })

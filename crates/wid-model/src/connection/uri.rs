@@ -226,8 +226,8 @@ impl Connection {
         let quoted_schema = drop_first_char(&parts.path);
         conn.schema = Some(unquote(quoted_schema));
         conn.login = parts.username().map(unquote);
-        conn.password = parts.password().map(unquote);
-        if flavor == UriFlavor::Core && conn.password.as_deref() == Some("") {
+        conn.password = parts.password().map(|p| unquote(p).into());
+        if flavor == UriFlavor::Core && conn.password_str() == Some("") {
             conn.password = None;
         }
         conn.port = parts
@@ -238,7 +238,7 @@ impl Connection {
             })?
             .map(i64::from);
         if !parts.query.is_empty() {
-            conn.extra = Some(query_to_extra(&parts.query, flavor)?);
+            conn.extra = Some(query_to_extra(&parts.query, flavor)?.into());
         }
         if flavor == UriFlavor::Core {
             conn.validate_extra()?;
@@ -275,7 +275,7 @@ impl Connection {
         }
         let password = match flavor {
             UriFlavor::Core => self.effective_password(),
-            UriFlavor::TaskSdk => self.password.as_deref(),
+            UriFlavor::TaskSdk => self.password_str(),
         };
         let mut authority = String::new();
         if let Some(login) = &self.login {
@@ -303,7 +303,7 @@ impl Connection {
             host_block.push_str(&quote(schema));
         }
         uri.push_str(&host_block);
-        if let Some(extra) = self.extra.as_deref().filter(|e| !e.is_empty()) {
+        if let Some(extra) = self.extra_str().filter(|e| !e.is_empty()) {
             let object = match (self.extra_object(), flavor) {
                 (Ok(object), _) => object,
                 (Err(e), UriFlavor::Core) => return Err(e),
@@ -356,13 +356,20 @@ fn query_to_extra(query: &str, flavor: UriFlavor) -> Result<String, UriError> {
     Ok(pyjson::dumps(&Value::Object(object)))
 }
 
-/// The URI of `conn` with a non-empty password replaced by `***`, for logs and messages.
-///
-/// `extra` is shown as it is: keep secrets out of it or do not log it.
+/// The URI of `conn` with a non-empty password replaced by `***` and `extra` masked as
+/// Airflow's secrets masker does (an extra that is not JSON is `***` whole), for logs and
+/// messages.
 pub fn redacted_uri(conn: &Connection) -> String {
     let mut shown = conn.clone();
-    if shown.password.as_deref().is_some_and(|p| !p.is_empty()) {
+    if shown.password_str().is_some_and(|p| !p.is_empty()) {
         shown.password = Some("***".into());
+    }
+    if let Some(extra) = conn.extra_str() {
+        let masked = match super::pyjson::loads(extra) {
+            Ok(_) => super::redact::redact_extra(extra),
+            Err(_) => "***".to_string(),
+        };
+        shown.extra = Some(masked.into());
     }
     shown
         .to_uri_with(UriFlavor::TaskSdk)
@@ -465,12 +472,12 @@ mod tests {
     fn query_values_are_json_decoded_in_core_only() {
         let uri = "c://h/?a=1&b=true&c=x&d=";
         assert_eq!(
-            parse(uri).extra.as_deref(),
+            parse(uri).extra_str(),
             Some(r#"{"a": 1, "b": true, "c": "x", "d": ""}"#)
         );
         let sdk = Connection::from_uri_with(uri, UriFlavor::TaskSdk).unwrap();
         assert_eq!(
-            sdk.extra.as_deref(),
+            sdk.extra_str(),
             Some(r#"{"a": "1", "b": "true", "c": "x", "d": ""}"#)
         );
     }
@@ -478,9 +485,7 @@ mod tests {
     #[test]
     fn extra_marker_and_invalid_json() {
         assert_eq!(
-            parse("c://h/?__extra__=%7B%22a%22%3A+1%7D&x=1")
-                .extra
-                .as_deref(),
+            parse("c://h/?__extra__=%7B%22a%22%3A+1%7D&x=1").extra_str(),
             Some(r#"{"a": 1}"#)
         );
         let err = Connection::from_uri("c://h/?__extra__=nope").unwrap_err();
@@ -491,8 +496,7 @@ mod tests {
         assert_eq!(
             Connection::from_uri_with("c://h/?__extra__=nope", UriFlavor::TaskSdk)
                 .unwrap()
-                .extra
-                .as_deref(),
+                .extra_str(),
             Some("nope")
         );
     }
@@ -517,8 +521,7 @@ mod tests {
         assert_eq!(
             Connection::from_uri_with("postgres://user:@host", UriFlavor::TaskSdk)
                 .unwrap()
-                .password
-                .as_deref(),
+                .password_str(),
             Some("")
         );
     }
@@ -567,24 +570,27 @@ mod tests {
     #[test]
     fn a_one_megabyte_extra_survives_the_uri() {
         let mut c = Connection::new("generic");
-        c.extra = Some(format!(
-            r#"{{"blob": "{}", "n": 1}}"#,
-            "a b&".repeat(1 << 18)
-        ));
+        c.extra = Some(format!(r#"{{"blob": "{}", "n": 1}}"#, "a b&".repeat(1 << 18)).into());
         let uri = c.to_uri().unwrap();
         assert!(uri.starts_with("generic:///?__extra__=%7B%22blob"));
         assert_eq!(Connection::from_uri(&uri).unwrap().extra, c.extra);
     }
 
     #[test]
-    fn redaction_hides_the_password() {
+    fn redaction_hides_the_password_and_secret_extras() {
         let mut c = Connection::new("azure");
         c.login = Some("id".into());
         c.password = Some("s3cr3t".into());
+        c.extra =
+            Some(r#"{"tenantId": "t", "sas_token": "sv=k3y", "n": {"api_key": "z3"}}"#.into());
         let shown = redacted_uri(&c);
         assert!(
             !shown.contains("s3cr3t") && shown.contains("%2A%2A%2A"),
             "{shown}"
         );
+        assert!(!shown.contains("k3y") && !shown.contains("z3"), "{shown}");
+        assert!(shown.contains("tenantId"), "{shown}");
+        c.extra = Some("{not json k3y".into());
+        assert!(!redacted_uri(&c).contains("k3y"));
     }
 }

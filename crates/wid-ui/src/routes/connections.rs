@@ -72,7 +72,7 @@ fn env_rows(s: &UiState, q: &str) -> Vec<Row> {
             if !q.is_empty() && !id.contains(&q.to_lowercase()) {
                 return None;
             }
-            let c = from_env_value(&id, value, UriFlavor::Core).ok();
+            let c = from_env_value(&id, value.expose_str(), UriFlavor::Core).ok();
             Some(Row {
                 id,
                 conn_type: c
@@ -776,9 +776,9 @@ async fn with_secrets(s: &UiState) -> Result<Vec<Connection>, UiError> {
                 host: t("host"),
                 schema: t("schema"),
                 login: t("login"),
-                password: t("password"),
+                password: t("password").map(Into::into),
                 port: c["port"].as_i64(),
-                extra: t("extra"),
+                extra: t("extra").map(Into::into),
             }
         })
         .collect())

@@ -90,12 +90,12 @@ pub fn env_lines(links: &[Value]) -> (String, bool) {
                 host: t("host"),
                 schema: t("schema"),
                 login: t("login"),
-                password: t("password"),
+                password: t("password").map(Into::into),
                 port: l["port"].as_i64(),
-                extra: t("extra"),
+                extra: t("extra").map(Into::into),
             };
             redacted |=
-                c.password.is_some() || c.extra.as_deref().is_some_and(|e| e.contains("\"***\""));
+                c.password.is_some() || c.extra_str().is_some_and(|e| e.contains("\"***\""));
             let id = c.conn_id.clone().unwrap_or_default();
             match to_env_value(&c, EnvFormat::Uri) {
                 Ok(v) => format!(

@@ -87,7 +87,7 @@ pub async fn submit(
     let now = s.now();
     let lifetime = s.config().session_lifetime;
     let given = wid_jose::sha256_hex(key.as_bytes());
-    let want = wid_jose::sha256_hex(s.config().admin_key.as_bytes());
+    let want = wid_jose::sha256_hex(s.config().admin_key.expose().as_bytes());
     let (expires, admin) = if same(&given, &want) {
         (now + lifetime, true)
     } else if key.contains('.') && key.len() <= MAX_TOKEN {
@@ -126,7 +126,7 @@ pub async fn submit(
     let lifetime = expires - now;
     let mut resp = Redirect::to("/connections").into_response();
     let h = resp.headers_mut();
-    if let Ok(v) = set_cookie(COOKIE, &id, lifetime).parse() {
+    if let Ok(v) = set_cookie(COOKIE, id.expose_str(), lifetime).parse() {
         h.append(header::SET_COOKIE, v);
     }
     if let Ok(v) = set_cookie(PRE_COOKIE, "", 0).parse() {

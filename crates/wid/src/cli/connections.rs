@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use wid_model::connection::env::{env_var_name_unchecked, from_env_value};
 use wid_model::connection::export::{ExportFormat, export_text};
 use wid_model::connection::{Connection, EnvFormat, UriFlavor};
+use wid_model::secret::Secret;
 use wid_server::tester::{TokenSource, test_connection};
 
 use super::{CliError, Context};
@@ -63,17 +64,18 @@ pub struct IdArg {
     conn_id: String,
 }
 
-/// Flags of `add`, as `airflow connections add`.
-#[derive(Args)]
+/// Flags of `add`, as `airflow connections add`. The URI, JSON, password and extra may hold
+/// secrets: they are [`Secret`]s, so `Debug` redacts them.
+#[derive(Debug, Args)]
 pub struct AddArgs {
     /// The connection id.
     conn_id: String,
     /// The connection as a URI.
     #[arg(long, conflicts_with_all = ["conn_json", "conn_type", "conn_host", "conn_login", "conn_password", "conn_schema", "conn_port", "conn_extra", "conn_description"])]
-    conn_uri: Option<String>,
+    conn_uri: Option<Secret>,
     /// The connection as JSON.
     #[arg(long, conflicts_with_all = ["conn_type", "conn_host", "conn_login", "conn_password", "conn_schema", "conn_port", "conn_extra", "conn_description"])]
-    conn_json: Option<String>,
+    conn_json: Option<Secret>,
     /// The type (`azure`).
     #[arg(long)]
     conn_type: Option<String>,
@@ -88,7 +90,7 @@ pub struct AddArgs {
     conn_login: Option<String>,
     /// Password.
     #[arg(long)]
-    conn_password: Option<String>,
+    conn_password: Option<Secret>,
     /// Schema.
     #[arg(long)]
     conn_schema: Option<String>,
@@ -97,28 +99,7 @@ pub struct AddArgs {
     conn_port: Option<i64>,
     /// Extra, a JSON object.
     #[arg(long)]
-    conn_extra: Option<String>,
-}
-
-/// The URI, JSON, password and extra may hold secrets: shown as their lengths only.
-impl std::fmt::Debug for AddArgs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let redacted =
-            |v: &Option<String>| v.as_ref().map(|s| format!("<redacted {} bytes>", s.len()));
-        f.debug_struct("AddArgs")
-            .field("conn_id", &self.conn_id)
-            .field("conn_uri", &redacted(&self.conn_uri))
-            .field("conn_json", &redacted(&self.conn_json))
-            .field("conn_type", &self.conn_type)
-            .field("conn_description", &self.conn_description)
-            .field("conn_host", &self.conn_host)
-            .field("conn_login", &self.conn_login)
-            .field("conn_password", &redacted(&self.conn_password))
-            .field("conn_schema", &self.conn_schema)
-            .field("conn_port", &self.conn_port)
-            .field("conn_extra", &redacted(&self.conn_extra))
-            .finish()
-    }
+    conn_extra: Option<Secret>,
 }
 
 /// File formats of export and import.
@@ -199,15 +180,15 @@ const FIELDS: [(&str, &str); 10] = [
     ("source", "source"),
 ];
 
-fn api_key(ctx: &Context) -> Result<String, CliError> {
+fn api_key(ctx: &Context) -> Result<Secret, CliError> {
     if let Ok(k) = std::env::var("WID_API_KEY")
         && !k.is_empty()
     {
-        return Ok(k);
+        return Ok(Secret::from(k));
     }
     let p = ctx.home.root().join("api-key");
-    let b = ctx.home.read(&p).map_err(ClientError::from)?;
-    Ok(String::from_utf8_lossy(&b).trim().to_string())
+    let b = Secret::<Vec<u8>>::new(ctx.home.read(&p).map_err(ClientError::from)?);
+    Ok(Secret::from(String::from_utf8_lossy(b.expose()).trim()))
 }
 
 /// An authenticated call to wid's own API (`/api/v2/...`) with the administrator key.
@@ -236,7 +217,9 @@ async fn api(
         .map_err(ClientError::from)?;
     let http = crate::client::http_client(Some(&ca), &ca_path)?;
     let url = format!("{}{path}", ctx.endpoint());
-    let mut rb = http.request(method, &url).bearer_auth(api_key(ctx)?);
+    let mut rb = http
+        .request(method, &url)
+        .bearer_auth(api_key(ctx)?.expose_str());
     if let Some(b) = body {
         rb = rb.json(b);
     }
@@ -270,7 +253,7 @@ fn detail(v: &Value) -> String {
 pub fn body_of(c: &Connection) -> Value {
     json!({
         "connection_id": c.conn_id, "conn_type": c.conn_type.clone().unwrap_or_default(), "description": c.description,
-        "host": c.host, "login": c.login, "schema": c.schema, "port": c.port, "password": c.password, "extra": c.extra,
+        "host": c.host, "login": c.login, "schema": c.schema, "port": c.port, "password": c.password_str(), "extra": c.extra_str(),
     })
 }
 
@@ -283,18 +266,18 @@ fn from_api(v: &Value) -> Connection {
         host: s("host"),
         schema: s("schema"),
         login: s("login"),
-        password: s("password"),
+        password: s("password").map(Secret::from),
         port: v["port"].as_i64(),
-        extra: s("extra"),
+        extra: s("extra").map(Secret::from),
     }
 }
 
 fn build(a: &AddArgs) -> Result<Connection, CliError> {
     let mut c = if let Some(uri) = &a.conn_uri {
-        Connection::from_uri(uri)
+        Connection::from_uri(uri.expose_str())
             .map_err(|e| CliError::Message(format!("invalid --conn-uri: {e}")))?
     } else if let Some(j) = &a.conn_json {
-        Connection::from_json(j)
+        Connection::from_json(j.expose_str())
             .map_err(|e| CliError::Message(format!("invalid --conn-json: {e}")))?
     } else {
         let Some(t) = &a.conn_type else {
@@ -760,7 +743,7 @@ pub async fn run(ctx: &Context, cmd: ConnectionsCommand) -> Result<(), CliError>
         ConnectionsCommand::RotateFernetKey(a) => {
             let keys_text = crate::server::fernet_config(&ctx.home, a.generate)
                 .map_err(|e| CliError::Message(e.to_string()))?;
-            let keys = wid_store::FernetKeys::parse(&keys_text)
+            let keys = wid_store::FernetKeys::parse(keys_text.expose_str())
                 .map_err(|e| CliError::Message(e.to_string()))?;
             let url = a.database_url.unwrap_or_else(|| ctx.home.database_url());
             let store = wid_store::Store::connect(&url, ctx.clock.now())
@@ -770,7 +753,10 @@ pub async fn run(ctx: &Context, cmd: ConnectionsCommand) -> Result<(), CliError>
                 .rotate_fernet_key(&keys)
                 .await
                 .map_err(|e| CliError::Message(e.to_string()))?;
-            println!("Re-encrypted {n} connection(s) with the first Fernet key.");
+            println!(
+                "Re-encrypted {} connection(s) and {} signing key(s) with the first Fernet key.",
+                n.connections, n.signing_keys
+            );
             if a.generate {
                 eprintln!(
                     "note: a running `wid up` reading $WID_HOME/fernet.key or WID_FERNET_KEY_FILE encrypts with the new key within 5 s (one set in WID_FERNET_KEY needs a restart); drop the old key from the configuration once every replica uses the new one"

@@ -287,7 +287,7 @@ mod tests {
             !shown.contains("hunter2") && !shown.contains("s3cr3t"),
             "{shown}"
         );
-        assert!(shown.contains("<redacted 7 bytes>"), "{shown}");
+        assert!(shown.contains("conn_password: Some([redacted])"), "{shown}");
         let cli = Cli::try_parse_from([
             "wid",
             "connections",

@@ -65,7 +65,7 @@ pub async fn run(ctx: &Context, a: TokenArgs) -> Result<(), CliError> {
         Format::Table => {
             use std::io::Write;
             let mut out = std::io::stdout();
-            let _ = writeln!(out, "{}", token.token.expose());
+            let _ = writeln!(out, "{}", token.token.expose_str());
         }
         Format::Json => {
             let report: Vec<_> = cred
@@ -74,11 +74,11 @@ pub async fn run(ctx: &Context, a: TokenArgs) -> Result<(), CliError> {
                 .map(|l| json!({"credential": l.credential, "outcome": l.outcome, "reason": l.reason}))
                 .collect();
             let v = json!({
-                "accessToken": token.token.expose(),
+                "accessToken": token.token.expose_str(),
                 "expires_on": token.expires_on,
                 "tokenType": "Bearer",
                 "credential": cred.selected(),
-                "claims": wid_credential::jwt_claims(token.token.expose()),
+                "claims": wid_credential::jwt_claims(token.token.expose_str()),
                 "chain": report,
             });
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());

@@ -151,7 +151,7 @@ async fn protocol_refusals_and_tokens() {
     let (unfederated, _) = c.create_identity("mi-agent-unfederated").await;
     let p = pod(&c, "mi-agent", vec![unfederated.clone()]).await;
     let env = &p.agent.env;
-    let secret = env.header.expose().to_string();
+    let secret = env.header.expose_str().to_string();
     let q = format!("api-version=2019-08-01&resource={ARM}");
     assert_eq!(AgentEnv::read(&p.state_file).unwrap(), *env);
     let before = exchanges(&c).await;
@@ -311,7 +311,7 @@ async fn task_processes(n: usize, env: &AgentEnv, client_id: &str, tenant: &str)
         let mut cmd = tokio::process::Command::new(python());
         cmd.arg(&script)
             .env("IDENTITY_ENDPOINT", &env.endpoint)
-            .env("IDENTITY_HEADER", env.header.expose())
+            .env("IDENTITY_HEADER", env.header.expose_str())
             .env("WID_TEST_CLIENT_ID", client_id)
             .env("WID_TEST_TENANT_ID", tenant)
             .stdout(Stdio::piped())
@@ -373,7 +373,7 @@ async fn fifty_task_processes_one_exchange_per_refresh() {
     // Just before the refresh point (half the token's lifetime from the exchange, as
     // azure-identity's cache computes it for tokens of two hours or more): still the cached
     // token.
-    let secret = env.header.expose().to_string();
+    let secret = env.header.expose_str().to_string();
     let q = format!("api-version=2019-08-01&resource={ARM}");
     let (s, v) = ask(&env, Some(&secret), &q).await;
     assert_eq!(
@@ -464,7 +464,7 @@ async fn wid_env_agent_prints_the_two_variables() {
                 ),
                 (
                     "IDENTITY_HEADER".to_string(),
-                    p.agent.env.header.expose().to_string()
+                    p.agent.env.header.expose_str().to_string()
                 ),
             ],
             "{text}"
@@ -536,7 +536,7 @@ async fn the_binary_serves_and_stops_on_sigterm() {
     };
     let q = format!("api-version=2019-08-01&resource={ARM}");
     assert_refused(&ask(&env, None, &q).await, 401, &["X-IDENTITY-HEADER"]);
-    let (s, v) = ask(&env, Some(env.header.expose()), &q).await;
+    let (s, v) = ask(&env, Some(env.header.expose_str()), &q).await;
     assert_eq!(s, 200, "{v}");
     let token = v["access_token"].as_str().unwrap().to_string();
     assert_eq!(verified(&c, &token).await["appid"], client_id.as_str());
@@ -573,7 +573,7 @@ async fn the_binary_serves_and_stops_on_sigterm() {
     assert!(stderr.contains("token served"), "{stderr}");
     assert!(!stderr.contains(&token), "the log holds no token");
     assert!(
-        !stderr.contains(env.header.expose()),
+        !stderr.contains(env.header.expose_str()),
         "the log holds no header"
     );
 }

@@ -523,10 +523,10 @@ fn export_files_match_airflows_for_generated_connections() {
             description: s("description"),
             host: s("host"),
             login: s("login"),
-            password: s("password"),
+            password: s("password").map(Into::into),
             schema: s("schema"),
             port: item["port"].as_i64(),
-            extra: s("extra"),
+            extra: s("extra").map(Into::into),
         });
         items.push(item);
     }

@@ -492,7 +492,7 @@ async fn bearer_token_rules() {
             &[
                 ("grant_type", "client_credentials"),
                 ("client_id", &admin.client_id),
-                ("client_secret", &admin.client_secret),
+                ("client_secret", admin.client_secret.expose_str()),
                 ("scope", "https://storage.azure.com/.default"),
             ],
         )

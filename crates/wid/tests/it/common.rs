@@ -115,14 +115,14 @@ impl TestCloud {
                     &self.endpoint,
                     &admin.tenant_id,
                     &admin.client_id,
-                    Secret::new(admin.client_secret),
+                    Secret::new(admin.client_secret.expose_str()),
                     self.http.clone(),
                 );
                 c.get_token(SCOPE_ARM, self.clock.now())
                     .await
                     .expect("admin token")
                     .token
-                    .expose()
+                    .expose_str()
                     .to_string()
             })
             .await
@@ -139,7 +139,7 @@ impl TestCloud {
             false,
             &[
                 ("client_id", &admin.client_id),
-                ("client_secret", &admin.client_secret),
+                ("client_secret", admin.client_secret.expose_str()),
                 ("grant_type", "client_credentials"),
                 ("scope", scope),
             ],
@@ -301,6 +301,7 @@ impl TestCloud {
         wid_cloud::issuer::mint(self.state(), ns, sa, &[], 3600, None)
             .expect("mint")
             .0
+            .into_exposed()
     }
 
     /// POSTs a form to a token endpoint of `tenant`; returns status and JSON.

@@ -230,7 +230,7 @@ async fn authentication() {
             &[
                 ("grant_type", "client_credentials"),
                 ("client_id", &admin.client_id),
-                ("client_secret", &admin.client_secret),
+                ("client_secret", admin.client_secret.expose_str()),
                 ("scope", "api://wid/.default"),
             ],
         )

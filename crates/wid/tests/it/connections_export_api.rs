@@ -82,7 +82,7 @@ async fn only_the_administrator_reads_secrets_and_masked_routes_stay_masked() {
             &[
                 ("grant_type", "client_credentials"),
                 ("client_id", &admin.client_id),
-                ("client_secret", &admin.client_secret),
+                ("client_secret", admin.client_secret.expose_str()),
                 ("scope", "api://wid/.default"),
             ],
         )

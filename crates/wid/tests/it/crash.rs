@@ -84,7 +84,7 @@ impl Admin {
         .await
         .expect("admin token")
         .token
-        .expose()
+        .expose_str()
         .to_string();
         let api_key = std::fs::read_to_string(home.join("api-key"))
             .unwrap()

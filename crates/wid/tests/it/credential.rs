@@ -85,7 +85,7 @@ async fn caches_per_resource_and_single_flight() {
     }
     let mut tokens = Vec::new();
     for t in tasks {
-        tokens.push(t.await.unwrap().token.expose().to_string());
+        tokens.push(t.await.unwrap().token.expose_str().to_string());
     }
     assert_eq!(requests(&c) - before, 1, "50 callers, one exchange");
     assert!(tokens.windows(2).all(|w| w[0] == w[1]));
@@ -97,7 +97,7 @@ async fn caches_per_resource_and_single_flight() {
         .await
         .unwrap();
     assert_eq!(
-        claims_of(storage.token.expose())["aud"],
+        claims_of(storage.token.expose_str())["aud"],
         "https://storage.azure.com"
     );
     assert_eq!(requests(&c) - before, 2);
@@ -165,7 +165,7 @@ async fn rotated_token_file_is_picked_up_and_stale_file_is_explained() {
         .await
         .unwrap();
     assert_eq!(
-        claims_of(t.token.expose())["aud"],
+        claims_of(t.token.expose_str())["aud"],
         "https://vault.azure.net"
     );
 
@@ -364,7 +364,8 @@ async fn explained_errors_carry_values_and_remedy() {
                 None,
             )
             .unwrap()
-            .0,
+            .0
+            .into_exposed(),
             vec![
                 "audience 'api://wrong'".into(),
                 "api://AzureADTokenExchange".into(),

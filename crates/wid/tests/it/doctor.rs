@@ -781,7 +781,7 @@ async fn no_secret_in_any_output() {
     let mut secrets = vec![
         projected.trim().to_string(),
         projected.trim().rsplit('.').next().unwrap().to_string(),
-        admin.client_secret.clone(),
+        admin.client_secret.expose_str().to_string(),
         api_key.trim().to_string(),
         password.to_string(),
     ];

@@ -106,7 +106,7 @@ async fn rotation_keeps_old_key_until_its_tokens_expire() {
         &c.endpoint,
         &admin.tenant_id,
         &admin.client_id,
-        wid_credential::Secret::new(admin.client_secret),
+        wid_credential::Secret::new(admin.client_secret.expose_str()),
         c.http.clone(),
     )
     .get_token("https://storage.azure.com/.default", c.clock.now())
@@ -116,7 +116,7 @@ async fn rotation_keeps_old_key_until_its_tokens_expire() {
         .call(
             Method::POST,
             "/issuer/keys/rotate?purpose=issuer",
-            Some(storage.token.expose()),
+            Some(storage.token.expose_str()),
             None,
         )
         .await;

@@ -31,6 +31,7 @@ mod provisioning_shapes;
 mod replicas;
 mod replicas_haproxy;
 mod schemathesis;
+mod secrets_scan;
 mod sts_errors;
 mod sts_fidelity;
 mod ui_browser;

@@ -688,13 +688,13 @@ async fn certificate_principal(c: &TestCloud, dir: &Path, name: &str) -> (String
 
 /// A self-signed certificate for `key`, with the key, as one PEM; and the certificate's DER.
 fn certificate_pem(key: &wid_jose::SigningKey, name: &str) -> (String, Vec<u8>) {
-    let pair = rcgen::KeyPair::from_pem(key.private_pem()).unwrap();
+    let pair = rcgen::KeyPair::from_pem(key.private_pem().expose_str()).unwrap();
     let cert = rcgen::CertificateParams::new(vec![name.to_string()])
         .unwrap()
         .self_signed(&pair)
         .unwrap();
     (
-        format!("{}{}", cert.pem(), key.private_pem()),
+        format!("{}{}", cert.pem(), key.private_pem().expose_str()),
         cert.der().to_vec(),
     )
 }
@@ -775,7 +775,7 @@ async fn a_certificate_service_principal_is_the_operators_credential() {
         .call(
             Method::POST,
             "/_wid/faults",
-            Some(token.token.expose()),
+            Some(token.token.expose_str()),
             Some(&json!({"target": "token", "status": 503, "count": 1})),
         )
         .await;

@@ -105,3 +105,62 @@ async fn postgres_restart_keeps_everything() {
     .await
     .unwrap();
 }
+
+/// Signing keys are stored under the Fernet keys: a restart with a key list that lacks the
+/// key they were written with fails with the key named and the fix (no panic); with the new
+/// key first and the old one after it starts and signs with the same keys; after
+/// `rotate_fernet_key` the new key alone reads them.
+#[tokio::test]
+async fn signing_keys_follow_the_fernet_keys() {
+    let c = TestCloud::start().await;
+    let kid = c
+        .state()
+        .keys
+        .active(wid_cloud::keys::Purpose::Sts)
+        .kid()
+        .to_string();
+    let (home, dir, clock) = c.stop().await;
+    let file = home.root().join("fernet.key");
+    let old = std::fs::read_to_string(&file).unwrap().trim().to_string();
+    let new = wid_store::FernetKeys::generate_key().into_exposed();
+
+    std::fs::write(&file, &new).unwrap();
+    let mut opts = wid::server::ServerOptions::new(home.clone(), "127.0.0.1:0".parse().unwrap());
+    opts.fic_write_hold = std::time::Duration::ZERO;
+    let err = match wid::server::start(opts, clock.clone() as std::sync::Arc<dyn wid_model::Clock>)
+        .await
+    {
+        Ok(_) => panic!("started with a Fernet key that did not encrypt its signing keys"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("cannot decrypt signing key") && err.contains("hint:"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&old[..20]) && !err.contains(&new[..20]),
+        "{err}"
+    );
+
+    std::fs::write(&file, format!("{new},{old}")).unwrap();
+    let c = TestCloud::start_in(home, dir, clock, Options::default()).await;
+    assert_eq!(
+        c.state().keys.active(wid_cloud::keys::Purpose::Sts).kid(),
+        kid
+    );
+    let rotation = c
+        .state()
+        .store
+        .rotate_fernet_key(&wid_store::FernetKeys::parse(&format!("{new},{old}")).unwrap())
+        .await
+        .unwrap();
+    assert!(rotation.signing_keys >= 2, "{rotation:?}");
+    let (home, dir, clock) = c.stop().await;
+    std::fs::write(&file, &new).unwrap();
+    let c = TestCloud::start_in(home, dir, clock, Options::default()).await;
+    assert_eq!(
+        c.state().keys.active(wid_cloud::keys::Purpose::Sts).kid(),
+        kid
+    );
+    let _ = c.stop().await;
+}

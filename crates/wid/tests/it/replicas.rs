@@ -124,7 +124,12 @@ async fn replicas_starting_at_once_bootstrap_exactly_once() {
     let db = PgDb::create().await;
     let clock = ManualClock::new(SystemClock.now());
     let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    // The replicas share the Fernet key (one Secret, as in deploy/kubernetes): signing keys
+    // are stored under it.
+    let fernet = wid_store::FernetKeys::generate_key().into_exposed();
     let starts = dirs.iter().map(|d| {
+        std::fs::create_dir_all(d.path().join("home")).unwrap();
+        std::fs::write(d.path().join("home/fernet.key"), &fernet).unwrap();
         let home = wid::home::Home::at(d.path().join("home"));
         TestCloud::start_in(
             home,
@@ -487,12 +492,15 @@ async fn fernet_rotation_is_picked_up_by_running_replicas() {
 
     // What `wid connections rotate-fernet-key --generate` does, while both replicas run.
     let text = wid::server::fernet_config(&rs[0].home, true).unwrap();
-    let keys = wid_store::FernetKeys::parse(&text).unwrap();
-    let new_only = wid_store::FernetKeys::parse(text.split(',').next().unwrap()).unwrap();
+    let keys = wid_store::FernetKeys::parse(text.expose_str()).unwrap();
+    let new_only =
+        wid_store::FernetKeys::parse(text.expose_str().split(',').next().unwrap()).unwrap();
     let store = wid_store::Store::connect(&db.url, rs[0].clock.now())
         .await
         .unwrap();
-    assert_eq!(store.rotate_fernet_key(&keys).await.unwrap(), 1);
+    let rotation = store.rotate_fernet_key(&keys).await.unwrap();
+    assert_eq!(rotation.connections, 1);
+    assert!(rotation.signing_keys >= 2, "{rotation:?}");
     let rotated = Instant::now();
 
     // The rows are now under the new key only; each replica reads them once it uses the
@@ -521,8 +529,8 @@ async fn fernet_rotation_is_picked_up_by_running_replicas() {
             .fetch_one(&mut c)
             .await
             .unwrap();
-    assert_eq!(new_only.decrypt(&token).unwrap(), "p-after");
-    let old = wid_store::FernetKeys::parse(&old_only).unwrap();
+    assert_eq!(new_only.decrypt(&token).unwrap().expose_str(), "p-after");
+    let old = wid_store::FernetKeys::parse(old_only.expose_str()).unwrap();
     assert!(old.decrypt(&token).is_err());
     store.close().await;
     stop_all(rs).await;

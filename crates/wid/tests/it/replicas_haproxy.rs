@@ -168,7 +168,7 @@ async fn cluster(n: usize) -> Cluster {
     .await
     .unwrap()
     .token
-    .expose()
+    .expose_str()
     .to_string();
     let rg = format!("{public}/subscriptions/{sub}/resourceGroups/rg-airflow");
     let id_url =

@@ -461,7 +461,7 @@ async fn assertion_errors() {
     )
     .unwrap()
     .0;
-    let r = c.exchange(&client_id, &aud, SCOPE_ARM).await;
+    let r = c.exchange(&client_id, aud.expose_str(), SCOPE_ARM).await;
     assert_aadsts(
         &r,
         401,

@@ -567,11 +567,14 @@ async fn duplicate_parameters_and_several_client_authentication_methods_are_inva
     let r = send(
         form(&[
             ("client_id", admin.client_id.as_str()),
-            ("client_secret", admin.client_secret.as_str()),
+            ("client_secret", admin.client_secret.expose_str()),
             ("grant_type", "client_credentials"),
             ("scope", SCOPE_ARM),
         ]),
-        Some((admin.client_id.clone(), admin.client_secret.clone())),
+        Some((
+            admin.client_id.clone(),
+            admin.client_secret.expose_str().to_string(),
+        )),
     )
     .await;
     assert_aadsts(
@@ -584,7 +587,10 @@ async fn duplicate_parameters_and_several_client_authentication_methods_are_inva
     // HTTP Basic alone is one method, and it works (client_secret_basic is advertised).
     let (s, v) = send(
         form(&[("grant_type", "client_credentials"), ("scope", SCOPE_ARM)]),
-        Some((admin.client_id.clone(), admin.client_secret.clone())),
+        Some((
+            admin.client_id.clone(),
+            admin.client_secret.expose_str().to_string(),
+        )),
     )
     .await;
     assert_eq!(s, 200, "{v}");
@@ -595,7 +601,7 @@ async fn duplicate_parameters_and_several_client_authentication_methods_are_inva
         &c,
         &["msal-two-methods", &admin.client_id, SCOPE_ARM],
         &[
-            ("WID_CLIENT_SECRET", admin.client_secret.as_str()),
+            ("WID_CLIENT_SECRET", admin.client_secret.expose_str()),
             ("AZURE_FEDERATED_TOKEN_FILE", file.as_str()),
         ],
     )

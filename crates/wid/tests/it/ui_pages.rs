@@ -13,13 +13,14 @@ use crate::ui_support::{UiClient, api, bulk_connections, input_value};
 const G1: &str = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
 
 async fn stored_password(c: &TestCloud, id: &str) -> Option<String> {
-    let keys = FernetKeys::parse(&fernet_config(&c.home, false).unwrap()).unwrap();
+    let keys = FernetKeys::parse(fernet_config(&c.home, false).unwrap().expose_str()).unwrap();
     c.state()
         .store
         .get_connection(id, &keys)
         .await
         .unwrap()
         .and_then(|c| c.password)
+        .map(wid_model::Secret::into_exposed)
 }
 
 async fn count(c: &TestCloud) -> i64 {
@@ -776,7 +777,7 @@ async fn an_access_token_for_the_api_gives_read_only_pages() {
             &[
                 ("grant_type", "client_credentials"),
                 ("client_id", &admin.client_id),
-                ("client_secret", &admin.client_secret),
+                ("client_secret", admin.client_secret.expose_str()),
                 ("scope", "api://wid/.default"),
             ],
         )
@@ -921,16 +922,12 @@ fn sp_form<'a>(
 async fn test_on_the_edit_page_uses_the_stored_password_it_cannot_show() {
     let c = TestCloud::start().await;
     let admin = c.home.admin().unwrap();
+    let secret = admin.client_secret.expose_str().to_string();
     let ui = UiClient::signed_in(&c).await;
     let saved = ui
         .post(
             "/connection/add",
-            &sp_form(
-                "azure_sp",
-                &admin.client_id,
-                &admin.client_secret,
-                &c.tenant,
-            ),
+            &sp_form("azure_sp", &admin.client_id, &secret, &c.tenant),
         )
         .await;
     assert_eq!(saved.status, 303, "{}", saved.body);
@@ -947,7 +944,7 @@ async fn test_on_the_edit_page_uses_the_stored_password_it_cannot_show() {
         r.body
     );
     assert!(
-        !r.body.contains(&admin.client_secret),
+        !r.body.contains(&secret),
         "the secret never reaches the page"
     );
     // A password typed into the form is the one tested: a wrong one fails with the service's
@@ -963,7 +960,7 @@ async fn test_on_the_edit_page_uses_the_stored_password_it_cannot_show() {
     );
     assert_eq!(
         stored_password(&c, "azure_sp").await.as_deref(),
-        Some(admin.client_secret.as_str())
+        Some(secret.as_str())
     );
     // The API does the same for a body that leaves the password out or sends back "***",
     // and a new connection id has nothing stored to fall back on.
@@ -1015,7 +1012,7 @@ async fn masked_extra_values_sent_back_keep_the_stored_secrets() {
     )
     .await;
     assert_eq!(s, 200, "{v}");
-    let keys = FernetKeys::parse(&fernet_config(&c.home, false).unwrap()).unwrap();
+    let keys = FernetKeys::parse(fernet_config(&c.home, false).unwrap().expose_str()).unwrap();
     let stored = c
         .state()
         .store
@@ -1024,12 +1021,12 @@ async fn masked_extra_values_sent_back_keep_the_stored_secrets() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        stored.password.as_deref(),
+        stored.password.as_ref().map(|p| p.expose_str()),
         Some("pw-1"),
         "\"***\" is not a password"
     );
     assert_eq!(
-        stored.extra.as_deref(),
+        stored.extra.as_ref().map(|p| p.expose_str()),
         Some(r#"{"tenantId": "t2", "client_secret": "s3cr3t-extra"}"#)
     );
 }

@@ -89,7 +89,7 @@ pub async fn check(pipeline: Pipeline, r: Request<'_>, timeout: Duration) -> Out
             "check AZURE_AUTHORITY_HOST and the network path from the pod to the token service",
         ),
         Ok(Ok(t)) => {
-            let claims = wid_credential::jwt_claims(t.token.expose()).unwrap_or_default();
+            let claims = wid_credential::jwt_claims(t.token.expose_str()).unwrap_or_default();
             let c = |k: &str| {
                 claims[k]
                     .as_str()

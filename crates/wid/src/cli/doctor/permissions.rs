@@ -78,7 +78,7 @@ async fn run(net: &Net, i: &Inputs<'_>, sub: &str, cred: &WorkloadIdentityCreden
             );
         }
     };
-    let bearer = token.token.expose();
+    let bearer = token.token.expose_str();
     let groups_url = format!(
         "{}/subscriptions/{sub}/resourcegroups?api-version=2022-09-01",
         i.arm

@@ -93,7 +93,7 @@ pub fn check(
             projected: None,
         };
     };
-    let p = match decode(file.jwt.expose()) {
+    let p = match decode(file.jwt.expose_str()) {
         Ok(p) => p,
         Err(e) => {
             return Outcome {

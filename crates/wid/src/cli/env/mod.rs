@@ -175,7 +175,7 @@ fn agent_env(ctx: &Context, a: &EnvArgs) -> Result<EnvOutput, CliError> {
     let env = crate::agent::AgentEnv::read(&path).map_err(|e| CliError::Message(e.to_string()))?;
     let mut out = EnvOutput::default();
     out.var("IDENTITY_ENDPOINT", env.endpoint);
-    out.var("IDENTITY_HEADER", env.header.expose());
+    out.var("IDENTITY_HEADER", env.header.expose_str());
     out.notes.push(format!(
         "# from {}; set no AZURE_FEDERATED_TOKEN_FILE in this container (the webhook's azure.workload.identity/skip-containers keeps it out): with it, DefaultAzureCredential exchanges the token itself instead of asking the agent",
         path.display()

@@ -1,7 +1,7 @@
-//! Airflow's secrets masker, as the API applies it to `extra`: values under sensitive keys
-//! become `"***"`, at any depth.
+//! Airflow's secrets masker, as the API and the CLI apply it to `extra`: values under
+//! sensitive keys become `"***"`, at any depth.
 
-use wid_model::connection::pyjson::{self, Value};
+use super::pyjson::{self, Value};
 
 /// Key fragments Airflow treats as sensitive (`DEFAULT_SENSITIVE_FIELDS`).
 pub const SENSITIVE: [&str; 12] = [
