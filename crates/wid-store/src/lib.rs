@@ -10,7 +10,9 @@
 //! - Connection passwords and extras reach the database only as Fernet tokens
 //!   ([`FernetKeys`]), readable by Airflow with the same `fernet_key`.
 
+mod changes;
 mod cluster;
+mod connection_cache;
 mod connections;
 mod deployments;
 mod error;
@@ -22,6 +24,7 @@ mod resource_apps;
 mod store;
 
 pub use crate::fernet::{FernetError, FernetKeys, KeyProblem, LiveFernetKeys};
+pub use changes::{MAX_CACHE_AGE, Topic};
 pub use cluster::{FicWrite, StartLock};
 pub use connections::{ListQuery, MAX_PATTERN_TERMS, OrderBy};
 pub use error::StoreError;
