@@ -15,6 +15,7 @@ pub mod arm;
 pub mod auth;
 pub mod body;
 pub mod bootstrap;
+pub mod directory;
 pub mod faults;
 pub mod graph;
 pub mod imds;

@@ -67,6 +67,8 @@ pub struct Inner {
     pub keys: KeyRing,
     /// Discovery documents and JWKS of federated issuers.
     pub oidc: OidcCache,
+    /// Tenants and principals as the token service reads them, cached.
+    pub directory: crate::directory::Directory,
     /// Per-identity locks that model ARM's refusal of concurrent credential writes in this
     /// process; across replicas, the store's [`wid_store::FicWrite`] serializes them.
     pub fic_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -125,6 +127,7 @@ impl CloudState {
             config,
             keys,
             oidc,
+            directory: Default::default(),
             fic_locks: Mutex::new(HashMap::new()),
             defaults,
             metrics: Default::default(),

@@ -34,6 +34,31 @@ fn bench(c: &mut Criterion) {
             .unwrap()
         })
     });
+    // The synchronous lookup `cached_token` does: tenant and scopes as given, no key built.
+    let scopes = ["https://management.azure.com/.default"];
+    c.bench_function("token_cache_peek_scopes", |b| {
+        b.iter(|| cache.peek_scopes("tenant", &scopes, 2_000).unwrap())
+    });
+    // The same with every other core reading the same key at once: readers do not contend.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cache = std::sync::Arc::new(cache);
+    let others: Vec<_> = (1..std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .map(|_| {
+            let (cache, stop) = (cache.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::hint::black_box(cache.peek_scopes("tenant", &scopes, 2_000));
+                }
+            })
+        })
+        .collect();
+    c.bench_function("token_cache_peek_scopes_contended", |b| {
+        b.iter(|| cache.peek_scopes("tenant", &scopes, 2_000).unwrap())
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for t in others {
+        t.join().unwrap();
+    }
     let _ = Pipeline::new(reqwest::Client::new());
 }
 

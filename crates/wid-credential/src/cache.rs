@@ -6,11 +6,19 @@
 //!   refresh attempts are at most one per 30 seconds per key.
 //! - When a recommended refresh fails, the still-valid token is served.
 //! - Concurrent callers for one key share one exchange.
+//!
+//! A lookup is a hash of the key's parts (tenant, then scopes: no string is built), a probe
+//! of a map that readers load through [`ArcSwap`] (no lock, no shared counter: readers on
+//! several cores do not contend), the slot's token loaded the same way, and one reference
+//! count for the token handed out. Writers (a new key, a new token) copy and swap.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::{ArcSwap, ArcSwapOption};
 
 use crate::secret::Secret;
 use crate::{AccessToken, CredentialError};
@@ -71,21 +79,33 @@ enum Status {
     Required,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Slot {
-    current: RwLock<Option<CachedToken>>,
+    /// The key as given: tenant and scopes joined by `\n`.
+    key: Box<str>,
+    current: ArcSwapOption<CachedToken>,
     last_attempt: AtomicI64,
     flight: tokio::sync::Mutex<()>,
 }
 
 impl Slot {
-    fn status(&self, now: i64) -> (Status, Option<CachedToken>) {
-        let cur = self
-            .current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let status = match &cur {
+    fn new(key: &str) -> Self {
+        Slot {
+            key: key.into(),
+            current: ArcSwapOption::empty(),
+            last_attempt: AtomicI64::new(0),
+            flight: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn status(&self, now: i64) -> (Status, Option<Arc<CachedToken>>) {
+        let cur = self.current.load_full();
+        let status = self.status_of(cur.as_deref(), now);
+        (status, cur)
+    }
+
+    fn status_of(&self, cur: Option<&CachedToken>, now: i64) -> Status {
+        match cur {
             None => Status::Required,
             Some(t) if now >= t.expires_on => Status::Required,
             Some(_) if now - self.last_attempt.load(Ordering::Relaxed) < REFRESH_RETRY_DELAY => {
@@ -95,15 +115,73 @@ impl Slot {
                 Status::Recommended
             }
             Some(_) => Status::Fresh,
-        };
-        (status, cur)
+        }
     }
+
+    /// The token if it needs no refresh at `now`: one load, one reference count.
+    fn fresh(&self, now: i64) -> Option<AccessToken> {
+        let cur = self.current.load();
+        match self.status_of(cur.as_deref(), now) {
+            Status::Fresh => cur.as_deref().map(CachedToken::access),
+            _ => None,
+        }
+    }
+}
+
+/// Passes a `u64` key (already a hash) through as its own hash.
+#[derive(Debug, Default)]
+struct KeyHash(u64);
+
+impl Hasher for KeyHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; fold anything else in for completeness.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Slots by the hash of their key; a bucket holds more than one slot only on a collision.
+type Slots = HashMap<u64, Box<[Arc<Slot>]>, BuildHasherDefault<KeyHash>>;
+
+/// The hash of a key from its parts (tenant, then each scope), equal to the hash of the
+/// same key given as one `\n`-joined string.
+fn hash_parts<'a>(parts: impl Iterator<Item = &'a str>) -> u64 {
+    const STATE: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x7769_6463);
+    let mut h = STATE.build_hasher();
+    for p in parts {
+        h.write(p.as_bytes());
+        h.write_u8(0xff);
+    }
+    h.finish()
+}
+
+/// Whether `key` is `tenant` and `scopes` joined by `\n`, compared without joining them.
+fn key_is(key: &str, tenant: &str, scopes: &[&str]) -> bool {
+    let Some(mut rest) = key.strip_prefix(tenant) else {
+        return false;
+    };
+    for s in scopes {
+        match rest.strip_prefix('\n').and_then(|r| r.strip_prefix(s)) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 /// Tokens by key (tenant, client, scopes).
 #[derive(Debug, Default)]
 pub struct TokenCache {
-    slots: RwLock<HashMap<String, Arc<Slot>>>,
+    slots: ArcSwap<Slots>,
+    /// Serializes adding slots (readers never take it).
+    adding: Mutex<()>,
 }
 
 impl TokenCache {
@@ -112,46 +190,54 @@ impl TokenCache {
         Self::default()
     }
 
-    fn slot(&self, key: &str) -> Arc<Slot> {
-        if let Some(s) = self
-            .slots
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(key)
-        {
-            return s.clone();
-        }
+    fn find(&self, key: &str) -> Option<Arc<Slot>> {
+        let hash = hash_parts(key.split('\n'));
         self.slots
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(key.to_string())
-            .or_default()
-            .clone()
+            .load()
+            .get(&hash)?
+            .iter()
+            .find(|s| &*s.key == key)
+            .cloned()
+    }
+
+    fn slot(&self, key: &str) -> Arc<Slot> {
+        if let Some(s) = self.find(key) {
+            return s;
+        }
+        let _adding = self.adding.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = self.find(key) {
+            return s;
+        }
+        let slot = Arc::new(Slot::new(key));
+        let mut slots = Slots::clone(&self.slots.load());
+        let bucket = slots.entry(hash_parts(key.split('\n'))).or_default();
+        *bucket = bucket.iter().cloned().chain([slot.clone()]).collect();
+        self.slots.store(Arc::new(slots));
+        slot
     }
 
     /// The cached token for `key` if it needs no refresh at `now`.
     pub fn peek(&self, key: &str, now: i64) -> Option<AccessToken> {
-        let slot = self
-            .slots
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(key)?
-            .clone();
-        match slot.status(now) {
-            (Status::Fresh, Some(t)) => Some(t.access()),
-            _ => None,
-        }
+        self.find(key)?.fresh(now)
+    }
+
+    /// The cached token for the key made of `tenant` and `scopes` (as `get_or_fetch`'s key
+    /// `tenant\nscope\n...`), if it needs no refresh at `now`: the hot path, which builds
+    /// no string and takes no lock.
+    pub fn peek_scopes(&self, tenant: &str, scopes: &[&str], now: i64) -> Option<AccessToken> {
+        let hash = hash_parts(std::iter::once(tenant).chain(scopes.iter().copied()));
+        let slots = self.slots.load();
+        slots
+            .get(&hash)?
+            .iter()
+            .find(|s| key_is(&s.key, tenant, scopes))?
+            .fresh(now)
     }
 
     /// Drops the token of `key` (e.g. after the server rejected it).
     pub fn clear(&self, key: &str) {
-        if let Some(s) = self
-            .slots
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(key)
-        {
-            *s.current.write().unwrap_or_else(|e| e.into_inner()) = None;
+        if let Some(s) = self.find(key) {
+            s.current.store(None);
         }
     }
 
@@ -168,8 +254,8 @@ impl TokenCache {
         Fut: Future<Output = Result<(AccessToken, Option<i64>), CredentialError>>,
     {
         let slot = self.slot(key);
-        if let (Status::Fresh, Some(t)) = slot.status(now()) {
-            return Ok(t.access());
+        if let Some(t) = slot.fresh(now()) {
+            return Ok(t);
         }
         let _flight = slot.flight.lock().await;
         let t0 = now();
@@ -182,7 +268,7 @@ impl TokenCache {
             Ok((token, refresh_in)) => {
                 let entry = CachedToken::new(token, t0, refresh_in);
                 let out = entry.access();
-                *slot.current.write().unwrap_or_else(|e| e.into_inner()) = Some(entry);
+                slot.current.store(Some(Arc::new(entry)));
                 Ok(out)
             }
             Err(e) => match (status, cur) {
@@ -266,6 +352,35 @@ mod tests {
             )
             .await;
         assert!(e.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_key_in_parts_finds_the_joined_key_and_nothing_else() {
+        let c = TokenCache::new();
+        c.get_or_fetch("t\na\nb", || 0, || async { Ok((tok(86_399), None)) })
+            .await
+            .unwrap();
+        assert_eq!(
+            c.peek_scopes("t", &["a", "b"], 10).unwrap().expires_on,
+            86_399
+        );
+        for (tenant, scopes) in [
+            ("t", &["ab"][..]),
+            ("t", &["a"][..]),
+            ("t", &["a", "b", ""][..]),
+            ("u", &["a", "b"][..]),
+        ] {
+            assert!(
+                c.peek_scopes(tenant, scopes, 10).is_none(),
+                "{tenant:?} {scopes:?}"
+            );
+        }
+        assert!(key_is("t\na\nb", "t", &["a", "b"]));
+        assert!(!key_is("t\na\nb", "t", &["a", "bc"]));
+        // Past its expiry it is not served.
+        assert!(c.peek_scopes("t", &["a", "b"], 86_399).is_none());
+        c.clear("t\na\nb");
+        assert!(c.peek_scopes("t", &["a", "b"], 10).is_none());
     }
 
     #[tokio::test]

@@ -17,11 +17,6 @@ use crate::pipeline::Pipeline;
 use crate::secret::Secret;
 use crate::{AccessToken, CredentialError, TokenError, TokenRequestOptions, resolve_tenant};
 
-thread_local! {
-    /// A reusable buffer for cache keys on the lookup path.
-    static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-}
-
 /// Re-read the file at least this often (seconds), as azure-identity and azidentity do.
 pub const REREAD_INTERVAL: i64 = 600;
 /// Re-read when the assertion in memory expires within this many seconds.
@@ -208,17 +203,10 @@ impl WorkloadIdentityCredential {
     }
 
     /// The cached token for `scopes` in the configured tenant, if it needs no refresh: no I/O,
-    /// no await, no allocation beyond the key.
+    /// no await, no allocation, no lock.
     pub fn cached_token(&self, scopes: &[&str]) -> Option<AccessToken> {
-        KEY.with_borrow_mut(|key| {
-            key.clear();
-            key.push_str(&self.tenant_id);
-            for s in scopes {
-                key.push('\n');
-                key.push_str(s);
-            }
-            self.cache.peek(key, self.pipeline.clock.now())
-        })
+        self.cache
+            .peek_scopes(&self.tenant_id, scopes, self.pipeline.clock.now())
     }
 
     /// Reads the token file (off the executor: tokio's file operations run on its blocking

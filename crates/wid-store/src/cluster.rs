@@ -70,6 +70,7 @@ pub(crate) async fn start_lock(
 pub struct FicWrite {
     tx: sqlx::Transaction<'static, Any>,
     principal_id: String,
+    store: Store,
 }
 
 impl Store {
@@ -100,6 +101,7 @@ impl Store {
         Ok(Some(FicWrite {
             tx,
             principal_id: principal_id.to_string(),
+            store: self.clone(),
         }))
     }
 }
@@ -139,6 +141,7 @@ impl FicWrite {
     /// Commits the write and releases the identity.
     pub async fn commit(self) -> Result<(), StoreError> {
         self.tx.commit().await?;
+        self.store.changed(crate::changes::Topic::Directory).await;
         Ok(())
     }
 }

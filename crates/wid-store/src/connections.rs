@@ -9,6 +9,8 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::changes::Topic;
+use crate::connection_cache::SeekKey;
 use crate::{FernetKeys, Store, StoreError};
 use wid_model::connection::Connection;
 use wid_model::secret::Secret;
@@ -150,6 +152,15 @@ pub struct FernetRotation {
     pub signing_keys: usize,
 }
 
+/// ` WHERE a AND b`, or nothing.
+fn where_clause(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    }
+}
+
 /// A connection's fields as bound in an INSERT or UPDATE: the id and type checked, the
 /// secrets encrypted.
 struct Encrypted<'a> {
@@ -198,35 +209,71 @@ fn decrypt_field(
     }
 }
 
+/// A row as stored: the password and extra as their Fernet tokens.
+#[derive(Debug)]
+pub(crate) struct StoredRow {
+    pub(crate) conn_id: String,
+    conn_type: String,
+    description: Option<String>,
+    host: Option<String>,
+    schema: Option<String>,
+    login: Option<String>,
+    password: Option<String>,
+    port: Option<i64>,
+    extra: Option<String>,
+    is_encrypted: bool,
+    is_extra_encrypted: bool,
+}
+
+impl StoredRow {
+    /// From a row of [`COLUMNS`].
+    fn read(row: &AnyRow) -> Result<Self, StoreError> {
+        Ok(StoredRow {
+            conn_id: row.try_get(0)?,
+            conn_type: row.try_get(1)?,
+            description: row.try_get(2)?,
+            host: row.try_get(3)?,
+            schema: row.try_get(4)?,
+            login: row.try_get(5)?,
+            password: row.try_get(6)?,
+            port: row.try_get(7)?,
+            extra: row.try_get(8)?,
+            is_encrypted: row.try_get::<i64, _>(9)? != 0,
+            is_extra_encrypted: row.try_get::<i64, _>(10)? != 0,
+        })
+    }
+
+    /// The connection, its secrets decrypted.
+    fn decrypt(&self, keys: &FernetKeys) -> Result<Connection, StoreError> {
+        let id = &self.conn_id;
+        Ok(Connection {
+            conn_type: Some(self.conn_type.clone()),
+            description: self.description.clone(),
+            host: self.host.clone(),
+            schema: self.schema.clone(),
+            login: self.login.clone(),
+            password: decrypt_field(
+                id,
+                "password",
+                self.password.clone(),
+                self.is_encrypted,
+                keys,
+            )?,
+            port: self.port,
+            extra: decrypt_field(
+                id,
+                "extra",
+                self.extra.clone(),
+                self.is_extra_encrypted,
+                keys,
+            )?,
+            conn_id: Some(self.conn_id.clone()),
+        })
+    }
+}
+
 fn connection_from_row(row: &AnyRow, keys: &FernetKeys) -> Result<Connection, StoreError> {
-    let conn_id: String = row.try_get(0)?;
-    let is_encrypted: i64 = row.try_get(9)?;
-    let is_extra_encrypted: i64 = row.try_get(10)?;
-    let password = decrypt_field(
-        &conn_id,
-        "password",
-        row.try_get(6)?,
-        is_encrypted != 0,
-        keys,
-    )?;
-    let extra = decrypt_field(
-        &conn_id,
-        "extra",
-        row.try_get(8)?,
-        is_extra_encrypted != 0,
-        keys,
-    )?;
-    Ok(Connection {
-        conn_type: Some(row.try_get(1)?),
-        description: row.try_get(2)?,
-        host: row.try_get(3)?,
-        schema: row.try_get(4)?,
-        login: row.try_get(5)?,
-        password,
-        port: row.try_get(7)?,
-        extra,
-        conn_id: Some(conn_id),
-    })
+    StoredRow::read(row)?.decrypt(keys)
 }
 
 impl Store {
@@ -246,7 +293,9 @@ impl Store {
                     StoreError::Conflict(format!("a connection with conn_id `{}`", e.conn_id))
                 }
                 other => other,
-            })
+            })?;
+        self.changed(Topic::Connections).await;
+        Ok(())
     }
 
     /// Creates or replaces a connection (every field; the creation time is kept); returns
@@ -286,11 +335,13 @@ impl Store {
             .rows_affected();
             if updated > 0 {
                 tx.commit().await?;
+                self.changed(Topic::Connections).await;
                 return Ok(false);
             }
             match insert(&mut *tx, c, &e, now).await {
                 Ok(()) => {
                     tx.commit().await?;
+                    self.changed(Topic::Connections).await;
                     return Ok(true);
                 }
                 Err(StoreError::Conflict(_)) if attempt < 2 => {
@@ -307,16 +358,37 @@ impl Store {
         conn_id: &str,
         keys: &FernetKeys,
     ) -> Result<Option<Connection>, StoreError> {
+        let generation = self.generation(Topic::Connections);
+        // A row cached under keys since rotated away (another process rotated them) does
+        // not decrypt: then it is read again.
+        if let Some(row) = self.rows.get(generation, conn_id)
+            && let Ok(c) = row.decrypt(keys)
+        {
+            return Ok(Some(c));
+        }
         let sql = format!("SELECT {COLUMNS} FROM connections WHERE conn_id = $1");
         // `sql` is fixed text.
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(conn_id)
             .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| connection_from_row(&r, keys)).transpose()
+            .await?
+        else {
+            return Ok(None);
+        };
+        let row = std::sync::Arc::new(StoredRow::read(&row)?);
+        self.rows.put(generation, row.clone());
+        row.decrypt(keys).map(Some)
     }
 
     /// A page of connections, decrypted, and how many match in all.
+    ///
+    /// The page is a deferred join: its ids are selected first (over
+    /// `connections_created_at` for the default order, an index-only walk), then only those
+    /// rows are read and decrypted. In an order by immutable unique keys (`id`,
+    /// `connection_id`) the first key of each page served is remembered, so that a page at
+    /// or after it starts from that key instead of skipping every row before it; the total
+    /// is counted once per filter. Both are kept while no connection is created or deleted,
+    /// on any replica ([`Topic::Connections`]).
     pub async fn list_connections(
         &self,
         keys: &FernetKeys,
@@ -332,8 +404,8 @@ impl Store {
             Some(p) => like_patterns(p)?,
             None => None,
         };
-        // Only fixed text and placeholder numbers go into the SQL; the patterns are bound.
-        let mut filter = String::new();
+        // Only fixed text and placeholder numbers go into the SQL; values are bound.
+        let mut conditions = Vec::new();
         if let Some(patterns) = &patterns {
             let terms: Vec<String> = (0..patterns.len())
                 .map(|i| {
@@ -344,41 +416,101 @@ impl Store {
                     )
                 })
                 .collect();
-            filter = format!(" WHERE ({})", terms.join(" OR "));
+            conditions.push(format!("({})", terms.join(" OR ")));
         }
-        let n = patterns.as_ref().map_or(0, Vec::len) * 2;
+        let filter = where_clause(&conditions);
+        let mut n = patterns.as_ref().map_or(0, Vec::len) * 2;
         let dir = if q.descending { "DESC" } else { "ASC" };
-        let order: Vec<String> = q
+        let order = q
             .order_by
             .terms()
             .iter()
             .map(|t| format!("{t} {dir}"))
-            .collect();
+            .collect::<Vec<_>>()
+            .join(", ");
+
+        let generation = self.generation(Topic::Connections);
+        let seekable = matches!(q.order_by, OrderBy::Id | OrderBy::ConnId);
+        let seek_query = format!(
+            "{:?} {dir} {}",
+            q.order_by,
+            patterns.as_ref().map(|p| p.join("\n")).unwrap_or_default()
+        );
+        let seek = if seekable && q.offset > 0 {
+            self.seeks.nearest(generation, &seek_query, q.offset)
+        } else {
+            None
+        };
+        let op = if q.descending { "<=" } else { ">=" };
+        if seek.is_some() {
+            if q.order_by == OrderBy::Id {
+                conditions.push(format!(
+                    "(created_at, conn_id) {op} (${}, ${})",
+                    n + 1,
+                    n + 2
+                ));
+                n += 2;
+            } else {
+                conditions.push(format!("conn_id {op} ${}", n + 1));
+                n += 1;
+            }
+        }
+        let skip = seek.as_ref().map_or(q.offset, |(at, _)| q.offset - at);
         let page_sql = format!(
-            "SELECT {COLUMNS} FROM connections{filter} ORDER BY {} LIMIT ${} OFFSET ${}",
-            order.join(", "),
+            "SELECT {COLUMNS}, created_at FROM connections WHERE conn_id IN \
+             (SELECT conn_id FROM connections{} ORDER BY {order} LIMIT ${} OFFSET ${}) \
+             ORDER BY {order}",
+            where_clause(&conditions),
             n + 1,
             n + 2
         );
-        let count_sql = format!("SELECT COUNT(*) FROM connections{filter}");
-
         let mut page = sqlx::query(sqlx::AssertSqlSafe(page_sql));
-        let mut count = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_sql));
         for p in patterns.iter().flatten() {
             page = page.bind(p.as_str()).bind(LIKE_ESCAPE);
-            count = count.bind(p.as_str()).bind(LIKE_ESCAPE);
         }
-        let rows = page
-            .bind(q.limit)
-            .bind(q.offset)
-            .fetch_all(&self.pool)
-            .await?;
-        let (total,) = count.fetch_one(&self.pool).await?;
+        if let Some((_, key)) = &seek {
+            if q.order_by == OrderBy::Id {
+                page = page.bind(key.created_at);
+            }
+            page = page.bind(key.conn_id.as_str());
+        }
+        let rows = page.bind(q.limit).bind(skip).fetch_all(&self.pool).await?;
+        if seekable && let Some(first) = rows.first() {
+            let key = SeekKey {
+                conn_id: first.try_get(0)?,
+                created_at: first.try_get(11)?,
+            };
+            self.seeks.put(generation, seek_query, q.offset, key);
+        }
+        let total = self.count_connections(&filter, patterns.as_deref()).await?;
         let connections = rows
             .iter()
             .map(|r| connection_from_row(r, keys))
             .collect::<Result<Vec<_>, _>>()?;
         Ok((connections, total))
+    }
+
+    /// How many connections match `filter` (the `WHERE` clause over `patterns`): from the
+    /// cache while no connection was created or deleted since it was counted (on any
+    /// replica), else counted.
+    async fn count_connections(
+        &self,
+        filter: &str,
+        patterns: Option<&[String]>,
+    ) -> Result<i64, StoreError> {
+        let generation = self.generation(Topic::Connections);
+        let key = patterns.map(|p| p.join("\n")).unwrap_or_default();
+        if let Some(n) = self.counts.get(generation, &key) {
+            return Ok(n);
+        }
+        let count_sql = format!("SELECT COUNT(*) FROM connections{filter}");
+        let mut count = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_sql));
+        for p in patterns.iter().copied().flatten() {
+            count = count.bind(p.as_str()).bind(LIKE_ESCAPE);
+        }
+        let (total,) = count.fetch_one(&self.pool).await?;
+        self.counts.put(generation, key, total);
+        Ok(total)
     }
 
     /// Deletes a connection; returns whether it existed.
@@ -388,6 +520,9 @@ impl Store {
             .execute(&self.pool)
             .await?
             .rows_affected();
+        if n > 0 {
+            self.changed(Topic::Connections).await;
+        }
         Ok(n > 0)
     }
 
@@ -438,6 +573,7 @@ impl Store {
         }
         let signing_keys = crate::signing_keys::rotate_keys_in(&mut tx, keys).await?;
         tx.commit().await?;
+        self.changed(Topic::Connections).await;
         Ok(FernetRotation {
             connections: changed,
             signing_keys,

@@ -11,7 +11,9 @@
 //!   ([`FernetKeys`]), readable by Airflow with the same `fernet_key`; so do signing keys'
 //!   private halves (`signing_keys.rs`).
 
+mod changes;
 mod cluster;
+mod connection_cache;
 mod connections;
 mod deployments;
 mod error;
@@ -25,6 +27,7 @@ mod signing_keys;
 mod store;
 
 pub use crate::fernet::{FernetError, FernetKeys, KeyProblem, LiveFernetKeys};
+pub use changes::{MAX_CACHE_AGE, Topic};
 pub use cluster::{FicWrite, StartLock};
 pub use connections::{FernetRotation, ListQuery, MAX_PATTERN_TERMS, OrderBy};
 pub use error::StoreError;

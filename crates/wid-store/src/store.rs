@@ -5,6 +5,7 @@ use std::str::FromStr;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
+use crate::changes::Topic;
 use crate::error::redact_url;
 use crate::records::*;
 use crate::{StoreError, migrate};
@@ -14,6 +15,10 @@ use crate::{StoreError, migrate};
 pub struct Store {
     pub(crate) pool: AnyPool,
     engine: &'static str,
+    pub(crate) changes: std::sync::Arc<crate::changes::Changes>,
+    pub(crate) counts: std::sync::Arc<crate::connection_cache::CountCache>,
+    pub(crate) seeks: std::sync::Arc<crate::connection_cache::SeekCache>,
+    pub(crate) rows: std::sync::Arc<crate::connection_cache::RowCache>,
 }
 
 type IdentityRow = (
@@ -130,7 +135,18 @@ impl Store {
         let lock = crate::cluster::start_lock(&pool, engine).await?;
         migrate::run(&pool, now).await?;
         lock.release().await?;
-        Ok(Store { pool, engine })
+        let changes = crate::changes::Changes::new(engine == "sqlite");
+        if engine == "postgres" {
+            changes.spawn_listener(url.to_string());
+        }
+        Ok(Store {
+            pool,
+            engine,
+            changes,
+            counts: Default::default(),
+            seeks: Default::default(),
+            rows: Default::default(),
+        })
     }
 
     /// `sqlite` or `postgres`.
@@ -153,6 +169,7 @@ impl Store {
 
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
+        self.changes.stop();
         self.pool.close().await;
     }
 
@@ -187,6 +204,7 @@ impl Store {
             .bind(now)
             .execute(&self.pool)
             .await?;
+        self.changed(Topic::Directory).await;
         Ok(())
     }
 
@@ -352,6 +370,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.changed(Topic::Directory).await;
         Ok(n)
     }
 
@@ -376,6 +395,7 @@ impl Store {
         .bind(now)
         .execute(&self.pool)
         .await?;
+        self.changed(Topic::Directory).await;
         Ok(())
     }
 
@@ -390,6 +410,7 @@ impl Store {
             .bind(principal_id)
             .execute(&self.pool)
             .await?;
+        self.changed(Topic::Directory).await;
         Ok(())
     }
 
@@ -475,6 +496,7 @@ impl Store {
             .await?
             .rows_affected();
         tx.commit().await?;
+        self.changed(Topic::Directory).await;
         Ok(n > 0)
     }
 
@@ -519,6 +541,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let created = upsert_fic_on(&mut tx, f).await?;
         tx.commit().await?;
+        self.changed(Topic::Directory).await;
         Ok(created)
     }
 
@@ -532,6 +555,7 @@ impl Store {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        self.changed(Topic::Directory).await;
         Ok(n > 0)
     }
 
@@ -560,6 +584,7 @@ impl Store {
         .bind(now)
         .execute(&self.pool)
         .await?;
+        self.changed(Topic::Directory).await;
         Ok(())
     }
 
@@ -593,6 +618,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.changed(Topic::Directory).await;
         Ok(())
     }
 

@@ -8,6 +8,9 @@ mod support;
 
 use std::path::PathBuf;
 use support::{Db, Engine, NOW};
+
+use std::time::{Duration, Instant};
+
 use wid_model::connection::Connection;
 
 use wid_store::{FernetError, FernetKeys, KeyProblem, ListQuery, OrderBy, Store, StoreError};
@@ -27,6 +30,7 @@ on_both_engines!(
     a_read_only_database_refuses_writes_and_keeps_data,
     hostile_ids_are_stored_literally,
     a_connection_needs_an_id_and_a_type,
+    counts_and_deep_pages_follow_writes,
 );
 
 fn keys(config: &str) -> FernetKeys {
@@ -420,6 +424,126 @@ async fn list_pages_orders_and_filters(db: Db) {
         store.list_connections(&k, &q).await,
         Err(StoreError::Invalid(_))
     ));
+}
+
+/// Waits until `store`'s first page reports `total` (at once on SQLite, where the writer is
+/// this process; within 2 s on PostgreSQL, where another store's writes arrive through
+/// `NOTIFY`), and returns how many reads it took.
+async fn until_total(store: &Store, k: &FernetKeys, q: &ListQuery, total: i64) -> usize {
+    let start = Instant::now();
+    let mut reads = 0;
+    loop {
+        let (_, n) = store.list_connections(k, q).await.unwrap();
+        reads += 1;
+        if n == total {
+            return reads;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "total_entries stayed {n}, expected {total}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn counts_and_deep_pages_follow_writes(db: Db) {
+    let reader = db.open().await;
+    // On PostgreSQL the writes come from another store (another replica); on SQLite, which
+    // is one process, from the same one.
+    let other = match db.engine {
+        Engine::Postgres => Some(db.open().await),
+        Engine::Sqlite => None,
+    };
+    let writer = other.as_ref().unwrap_or(&reader);
+    let (_, k) = new_keys();
+    let name = |i: i64| format!("c{i:04}");
+    for i in 0..250 {
+        let mut c = full(&name(i));
+        c.password = Some(format!("p{i}").into());
+        reader.insert_connection(&c, &k, NOW + i).await.unwrap();
+    }
+    let deep = ListQuery {
+        offset: 200,
+        ..ListQuery::default()
+    };
+    let filtered = ListQuery {
+        conn_id_pattern: Some("c01%".into()),
+        ..ListQuery::default()
+    };
+    // Twice each: the second answers from the cached counts.
+    for _ in 0..2 {
+        let (page, total) = reader.list_connections(&k, &deep).await.unwrap();
+        assert_eq!(total, 250);
+        let want: Vec<String> = (200..250).map(name).collect();
+        assert_eq!(ids(&page), want);
+        assert_eq!(
+            page[0].password.as_ref().map(|p| p.expose_str()),
+            Some("p200")
+        );
+        assert_eq!(reader.list_connections(&k, &filtered).await.unwrap().1, 100);
+    }
+    // Through the writer: one created, two deleted (one of them on the deep page).
+    writer
+        .insert_connection(&full("c0100x"), &k, NOW + 1000)
+        .await
+        .unwrap();
+    assert!(writer.delete_connection(&name(5)).await.unwrap());
+    assert!(writer.delete_connection(&name(210)).await.unwrap());
+    let reads = until_total(&reader, &k, &deep, 249).await;
+    if db.engine == Engine::Sqlite {
+        assert_eq!(reads, 1, "on SQLite a write is seen by the next read");
+    }
+    let (page, _) = reader.list_connections(&k, &deep).await.unwrap();
+    let want: Vec<String> = (201..250)
+        .filter(|i| *i != 210)
+        .map(name)
+        .chain(["c0100x".to_string()])
+        .collect();
+    assert_eq!(ids(&page), want);
+    until_total(&reader, &k, &filtered, 101).await;
+    // Pages after a remembered start, in each order by immutable keys and both directions.
+    for (order_by, descending) in [
+        (OrderBy::Id, false),
+        (OrderBy::Id, true),
+        (OrderBy::ConnId, false),
+        (OrderBy::ConnId, true),
+    ] {
+        let all = ListQuery {
+            limit: 1000,
+            order_by,
+            descending,
+            ..ListQuery::default()
+        };
+        let (every, _) = reader.list_connections(&k, &all).await.unwrap();
+        for offset in [120, 130, 120, 125, 248, 249, 300] {
+            let q = ListQuery {
+                limit: 10,
+                offset,
+                order_by,
+                descending,
+                ..ListQuery::default()
+            };
+            let (page, total) = reader.list_connections(&k, &q).await.unwrap();
+            assert_eq!(total, 249);
+            let want: Vec<&str> = ids(&every)
+                .into_iter()
+                .skip(offset as usize)
+                .take(10)
+                .collect();
+            assert_eq!(
+                ids(&page),
+                want,
+                "{order_by:?} desc={descending} offset={offset}"
+            );
+        }
+    }
+    // An update moves nothing; the count stays right.
+    writer
+        .put_connection(&full(&name(7)), &k, NOW)
+        .await
+        .unwrap();
+    until_total(&reader, &k, &deep, 249).await;
+    assert_eq!(reader.list_connections(&k, &filtered).await.unwrap().1, 101);
 }
 
 async fn delete_removes_one(db: Db) {

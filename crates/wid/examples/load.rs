@@ -6,7 +6,13 @@
 //! ```
 //!
 //! `connections` measures `GET /api/v2/connections/{id}` (the connection lookup) instead of
-//! token exchanges, with the administrator API key.
+//! token exchanges, with the administrator API key; `pages:OFFSET` measures
+//! `GET /api/v2/connections?limit=100&offset=OFFSET` after creating connections until there
+//! are 20,000 (`load_page_00000` ...).
+//!
+//! With `WID_LOAD_WRK=FILE` it writes a `wrk` script for the same request to FILE (mode
+//! 0600: it holds the API key or an assertion) after the set-up, so that an outside load
+//! generator measures the same thing: `wrk -t2 -c16 -d10s -s FILE https://127.0.0.1:8443`.
 //!
 //! It finds the server through WID_HOME (server.json, ca.pem, admin.json), creates an
 //! identity `load-mi` with a federated credential for system:serviceaccount:load:worker,
@@ -133,6 +139,32 @@ async fn main() {
         .unwrap_or_default()
         .trim()
         .to_string();
+    let page_offset = mode
+        .strip_prefix("pages:")
+        .map(|o| o.parse::<u64>().expect("pages:OFFSET"));
+    if page_offset.is_some() {
+        seed_pages(&http, &endpoint, &api_key, 20_000).await;
+    }
+    let request_path = match (mode.as_str(), page_offset) {
+        (_, Some(offset)) => format!("/api/v2/connections?limit=100&offset={offset}"),
+        ("connections", _) => "/api/v2/connections/load_azure".to_string(),
+        _ => format!("/{}/oauth2/v2.0/token", admin.tenant_id),
+    };
+    if let Ok(file) = std::env::var("WID_LOAD_WRK") {
+        let script = if mode == "tokens" {
+            format!(
+                "wrk.method = \"POST\"\nwrk.path = {:?}\nwrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\nwrk.body = {:?}\n",
+                request_path, body
+            )
+        } else {
+            format!(
+                "wrk.method = \"GET\"\nwrk.path = {:?}\nwrk.headers[\"Authorization\"] = \"Bearer {api_key}\"\n",
+                request_path
+            )
+        };
+        home.write(std::path::Path::new(&file), script.as_bytes(), true)
+            .expect("write the wrk script");
+    }
     if mode == "connections" {
         let conn = json!({"connection_id": "load_azure", "conn_type": "azure", "extra": format!("{{\"managed_identity_client_id\": \"{client_id}\", \"workload_identity_tenant_id\": \"{}\"}}", admin.tenant_id)});
         let _ = http
@@ -151,14 +183,14 @@ async fn main() {
         let (mode, api_key, conn_url) = (
             mode.clone(),
             api_key.clone(),
-            format!("{endpoint}/api/v2/connections/load_azure"),
+            format!("{endpoint}{request_path}"),
         );
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut errors = 0usize;
             while next.fetch_add(1, Ordering::Relaxed) < requests && Instant::now() < deadline {
                 let t0 = Instant::now();
-                let r = if mode == "connections" {
+                let r = if mode != "tokens" {
                     http.get(&conn_url).bearer_auth(&api_key).send().await
                 } else {
                     http.post(&url)
@@ -200,4 +232,46 @@ async fn main() {
         pct(0.50).as_secs_f64() * 1000.0,
         pct(0.99).as_secs_f64() * 1000.0
     );
+}
+
+/// Creates connections `load_page_NNNNN` until there are `n` of them (16 at a time).
+async fn seed_pages(http: &reqwest::Client, endpoint: &str, api_key: &str, n: usize) {
+    let v: Value = http
+        .get(format!("{endpoint}/api/v2/connections?limit=1"))
+        .bearer_auth(api_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let have = v["total_entries"].as_u64().unwrap_or(0) as usize;
+    let next = Arc::new(AtomicUsize::new(have));
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (http, url, key, next) = (
+            http.clone(),
+            format!("{endpoint}/api/v2/connections"),
+            api_key.to_string(),
+            next.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    return;
+                }
+                let c = json!({"connection_id": format!("load_page_{i:05}"), "conn_type": "wasb", "password": format!("p{i}")});
+                let r = http.post(&url).bearer_auth(&key).json(&c).send().await.unwrap();
+                assert!(
+                    r.status().is_success() || r.status().as_u16() == 409,
+                    "{}",
+                    r.text().await.unwrap_or_default()
+                );
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
 }

@@ -2,12 +2,12 @@
 //! access token or an AADSTS error. Checks run in Entra's order: tenant, grant, client id,
 //! scope, credential presence, client lookup, then the credential itself.
 
-use serde_json::json;
 use wid_model::aadsts::{Aadsts, JWT_BEARER};
 use wid_model::resources::{first_party, is_well_formed_scope};
 use wid_model::secret::Secret;
 
 use super::assertion::{validate_assertion, validate_certificate_assertion};
+use crate::directory::Principal;
 use crate::keys::Purpose;
 use crate::state::CloudState;
 
@@ -207,11 +207,6 @@ fn resource_of_scope(scope: &str) -> Result<String, Aadsts> {
     }
 }
 
-enum Principal {
-    Identity(wid_store::Identity),
-    Application(wid_store::Application),
-}
-
 /// Runs one token exchange.
 pub async fn exchange(
     s: &CloudState,
@@ -219,17 +214,19 @@ pub async fn exchange(
     endpoint: Endpoint,
     p: &TokenParams,
 ) -> Result<IssuedToken, Aadsts> {
-    let tenant = match s.store.get_tenant(tenant).await {
+    let store_failed = |e: wid_store::StoreError| {
+        tracing::error!(error = %e, "store failed during token exchange");
+        Aadsts::TransientError
+    };
+    let now = s.clock.now();
+    let tenant = match s.directory.tenant(&s.store, tenant, now).await {
         Ok(Some(t)) => t,
         Ok(None) => {
             return Err(Aadsts::TenantNotFound {
                 tenant: tenant.into(),
             });
         }
-        Err(e) => {
-            tracing::error!(error = %e, "store failed during token exchange");
-            return Err(Aadsts::TransientError);
-        }
+        Err(e) => return Err(store_failed(e)),
     };
     let grant = p
         .grant_type
@@ -262,27 +259,21 @@ pub async fn exchange(
         1 => {}
         _ => return Err(Aadsts::MultipleClientAuthentication { methods }),
     }
-    let not_found = || Aadsts::ApplicationNotFound {
-        client_id: client_id.into(),
-        tenant: tenant.id.clone(),
-    };
     let principal = match s
-        .store
-        .find_identity_by_client_id(&tenant.id, client_id)
+        .directory
+        .principal(&s.store, &tenant.id, client_id, now)
         .await
     {
-        Ok(Some(i)) => Principal::Identity(i),
-        Ok(None) => match s.store.find_application(&tenant.id, client_id).await {
-            Ok(Some(a)) => Principal::Application(a),
-            _ => return Err(not_found()),
-        },
-        Err(e) => {
-            tracing::error!(error = %e, "store failed during token exchange");
-            return Err(Aadsts::TransientError);
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return Err(Aadsts::ApplicationNotFound {
+                client_id: client_id.into(),
+                tenant: tenant.id.clone(),
+            });
         }
+        Err(e) => return Err(store_failed(e)),
     };
-    let now = s.clock.now();
-    match (&principal, &p.client_assertion, p.secret()) {
+    match (&*principal, &p.client_assertion, p.secret()) {
         (_, Some(assertion), _) => {
             let t = p
                 .client_assertion_type
@@ -293,13 +284,9 @@ pub async fn exchange(
             if t != JWT_BEARER {
                 return Err(Aadsts::InvalidClientAssertionType { value: t.into() });
             }
-            match &principal {
-                Principal::Identity(i) => {
-                    let fics = s.store.list_fics(&i.principal_id).await.map_err(|e| {
-                        tracing::error!(error = %e, "store failed during token exchange");
-                        Aadsts::TransientError
-                    })?;
-                    validate_assertion(s, assertion.expose_str(), &fics, now).await?;
+            match &*principal {
+                Principal::Identity { credentials, .. } => {
+                    validate_assertion(s, assertion.expose_str(), credentials, now).await?;
                 }
                 Principal::Application(a) => {
                     validate_certificate_assertion(
@@ -313,9 +300,9 @@ pub async fn exchange(
                 }
             }
         }
-        (Principal::Identity(i), None, Some(_)) => {
+        (Principal::Identity { identity, .. }, None, Some(_)) => {
             return Err(Aadsts::ManagedIdentitySecretNotAllowed {
-                client_id: i.client_id.clone(),
+                client_id: identity.client_id.clone(),
             });
         }
         (Principal::Application(a), None, Some(secret)) => {
@@ -328,21 +315,25 @@ pub async fn exchange(
         (_, None, None) => return Err(Aadsts::MissingClientCredential),
     }
     resolve_resource(s, &tenant.id, &resource).await?;
-    let subject = match &principal {
-        Principal::Identity(i) => TokenSubject::managed_identity(i),
-        Principal::Application(a) => TokenSubject {
-            object_id: a.principal_id.clone(),
-            app_id: a.client_id.clone(),
-            mirid: None,
-            // 1 for a client secret, 2 for a certificate.
-            appidacr: if p.client_assertion.is_some() {
-                "2"
-            } else {
-                "1"
-            },
-        },
+    let application_subject;
+    let subject = match &*principal {
+        Principal::Identity { subject, .. } => subject,
+        Principal::Application(a) => {
+            application_subject = TokenSubject {
+                object_id: a.principal_id.clone(),
+                app_id: a.client_id.clone(),
+                mirid: None,
+                // 1 for a client secret, 2 for a certificate.
+                appidacr: if p.client_assertion.is_some() {
+                    "2"
+                } else {
+                    "1"
+                },
+            };
+            &application_subject
+        }
     };
-    sign_access_token(s, &tenant.id, &subject, resource, now)
+    sign_access_token(s, &tenant.id, subject, resource, now)
 }
 
 /// Checks that `resource` names a resource principal in the tenant: a first-party resource
@@ -411,6 +402,39 @@ impl TokenSubject {
     }
 }
 
+/// The claims of an access token, in the order Entra's tokens list them (alphabetical, as a
+/// `serde_json` object writes them), borrowed: serialized once, straight into the token.
+#[derive(serde::Serialize)]
+struct AccessClaims<'a> {
+    aio: &'a str,
+    appid: &'a str,
+    appidacr: &'a str,
+    aud: &'a str,
+    exp: i64,
+    iat: i64,
+    idp: &'a str,
+    idtyp: &'a str,
+    iss: &'a str,
+    nbf: i64,
+    oid: &'a str,
+    rh: RhClaim<'a>,
+    sub: &'a str,
+    tid: &'a str,
+    uti: &'a str,
+    ver: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    xms_mirid: Option<&'a str>,
+}
+
+/// `rh`: `0.` + random + `.`, written without building the string.
+struct RhClaim<'a>(&'a str);
+
+impl serde::Serialize for RhClaim<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("0.{}.", self.0))
+    }
+}
+
 /// Signs an access token for `resource`, issued by the tenant's token service to `subject`:
 /// the one place tokens are made, for the token endpoint and the managed identity endpoint.
 pub fn sign_access_token(
@@ -423,27 +447,30 @@ pub fn sign_access_token(
     let iat = now - BACKDATE;
     let exp = now + ACCESS_TOKEN_LIFETIME + 1;
     let iss = format!("https://sts.windows.net/{tenant_id}/");
-    let mut claims = json!({
-        "aud": resource,
-        "iss": iss,
-        "iat": iat,
-        "nbf": iat,
-        "exp": exp,
-        "aio": wid_jose::random_b64url(48),
-        "appid": subject.app_id,
-        "appidacr": subject.appidacr,
-        "idp": iss,
-        "idtyp": "app",
-        "oid": subject.object_id,
-        "rh": format!("0.{}.", wid_jose::random_b64url(32)),
-        "sub": subject.object_id,
-        "tid": tenant_id,
-        "uti": wid_jose::random_b64url(16),
-        "ver": "1.0",
-    });
-    if let Some(m) = &subject.mirid {
-        claims["xms_mirid"] = m.as_str().into();
-    }
+    let (aio, rh, uti) = (
+        wid_jose::random_b64url(48),
+        wid_jose::random_b64url(32),
+        wid_jose::random_b64url(16),
+    );
+    let claims = AccessClaims {
+        aio: &aio,
+        appid: &subject.app_id,
+        appidacr: subject.appidacr,
+        aud: &resource,
+        exp,
+        iat,
+        idp: &iss,
+        idtyp: "app",
+        iss: &iss,
+        nbf: iat,
+        oid: &subject.object_id,
+        rh: RhClaim(&rh),
+        sub: &subject.object_id,
+        tid: tenant_id,
+        uti: &uti,
+        ver: "1.0",
+        xms_mirid: subject.mirid.as_deref(),
+    };
     let key = s.keys.active(Purpose::Sts);
     let access_token = key.sign_jwt(&claims, &[("x5t", key.kid())]).map_err(|e| {
         tracing::error!(error = %e, "signing failed");

@@ -631,3 +631,85 @@ async fn unknown_key_ids_read_the_store_at_most_once_a_second() {
     stop_all(rs).await;
     db.drop_db().await;
 }
+
+/// Waits until `r` grants the exchange (`granted`) or refuses it, for at most `bound`;
+/// returns how long it took.
+async fn until_exchange(
+    r: &TestCloud,
+    client_id: &str,
+    assertion: &str,
+    granted: bool,
+    bound: Duration,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        let (s, v) = r.exchange(client_id, assertion, SCOPE_ARM).await;
+        if (s == 200) == granted {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < bound,
+            "still {s} after {bound:?} (granted wanted: {granted}): {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn credential_writes_through_one_replica_reach_the_others_cache() {
+    // The token service caches identities and their federated credentials; a write through
+    // one replica reaches the other's cache through PostgreSQL's NOTIFY.
+    const BOUND: Duration = Duration::from_secs(2);
+    let db = PgDb::create().await;
+    let rs = replicas(&db, 2, |_| Options::default()).await;
+    let (a, b) = (&rs[0], &rs[1]);
+    let client_id = a.federated_identity("id-cached", "ns", "one").await;
+    // Each replica's issuer is its own URL: `one` is A's, `two` will be B's.
+    let one = a.sa_token("ns", "one");
+    let two = b.sa_token("ns", "two");
+    // B reads the identity with its one credential, and answers from its cache after that.
+    for _ in 0..3 {
+        let (s, v) = b.exchange(&client_id, &one, SCOPE_ARM).await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let (s, v) = b.exchange(&client_id, &two, SCOPE_ARM).await;
+    assert_eq!(v["error_codes"][0], 700211, "{s} {v}");
+
+    // A credential created through A works through B.
+    let (s, v) = a
+        .put_fic(
+            "id-cached",
+            "two",
+            &b.issuer(),
+            "system:serviceaccount:ns:two",
+            &["api://AzureADTokenExchange"],
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let created = until_exchange(b, &client_id, &two, true, BOUND).await;
+
+    // A credential deleted through A stops working through B.
+    let (s, v) = a
+        .arm(
+            Method::DELETE,
+            &format!(
+                "{}/federatedIdentityCredentials/id-cached-one",
+                a.identity_path("id-cached")
+            ),
+            None,
+        )
+        .await;
+    assert!(s == 200 || s == 204, "{s} {v}");
+    let deleted = until_exchange(b, &client_id, &one, false, BOUND).await;
+    eprintln!("seen by the other replica: created after {created:?}, deleted after {deleted:?}");
+    // The identity deleted through A: B refuses its client id.
+    let (s, v) = a
+        .arm(Method::DELETE, &a.identity_path("id-cached"), None)
+        .await;
+    assert!(s == 200 || s == 204, "{s} {v}");
+    until_exchange(b, &client_id, &two, false, BOUND).await;
+    let (_, v) = b.exchange(&client_id, &two, SCOPE_ARM).await;
+    assert_eq!(v["error_codes"][0], 700016, "{v}");
+    stop_all(rs).await;
+    db.drop_db().await;
+}
