@@ -98,6 +98,16 @@ impl TokenParams {
         Ok(p)
     }
 
+    /// The parameters of a token request: its `application/x-www-form-urlencoded` body and its
+    /// `Authorization` header, if any. This is everything the token endpoint reads from the
+    /// request before the exchange; it never fails on the encoding (non-UTF-8 bytes become
+    /// U+FFFD and an undecodable body counts as empty), only with the AADSTS errors of
+    /// [`TokenParams::from_pairs`] and [`TokenParams::with_authorization`].
+    pub fn from_request(body: &[u8], authorization: Option<&str>) -> Result<Self, Aadsts> {
+        let pairs = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default();
+        Self::from_pairs(pairs)?.with_authorization(authorization)
+    }
+
     /// Adds HTTP Basic client authentication (`client_secret_basic`, RFC 6749 §2.3.1) from
     /// an `Authorization` header value. Other schemes and undecodable values are ignored, as
     /// if absent. A `client_id` in the body that differs from Basic's is given twice.
@@ -195,7 +205,7 @@ const RESERVED_SCOPES: [&str; 4] = ["openid", "profile", "offline_access", "emai
 
 /// The resource of a client-credentials `scope`: one `<resource>/.default`, reserved OIDC
 /// scopes ignored.
-fn resource_of_scope(scope: &str) -> Result<String, Aadsts> {
+pub fn resource_of_scope(scope: &str) -> Result<String, Aadsts> {
     let scopes: Vec<&str> = scope
         .split(' ')
         .filter(|s| !s.is_empty() && !RESERVED_SCOPES.contains(s))
