@@ -543,6 +543,25 @@ mod tests {
     }
 
     #[test]
+    fn request_decoding_is_lossy_and_reads_the_header() {
+        use base64::Engine;
+        let basic = base64::engine::general_purpose::STANDARD.encode("app:s%2Bc");
+        let p = TokenParams::from_request(
+            b"grant_type=client_credentials&scope=a%FFb+c&unknown=%",
+            Some(&format!("Basic {basic}")),
+        )
+        .unwrap();
+        assert_eq!(p.grant_type.as_deref(), Some("client_credentials"));
+        assert_eq!(p.scope.as_deref(), Some("a\u{fffd}b c"));
+        assert_eq!(p.client_id.as_deref(), Some("app"));
+        assert_eq!(p.basic_secret.as_deref(), Some("s+c"));
+        let p = TokenParams::from_request(b"\xff\xfe=\x00&&=&grant_type", None).unwrap();
+        assert!(p.grant_type.is_none() && p.auth_methods().is_empty());
+        let e = TokenParams::from_request(b"client_id=a&client_id=b", None).unwrap_err();
+        assert_eq!(e.code(), 9000411);
+    }
+
+    #[test]
     fn basic_authentication() {
         use base64::Engine;
         let b64 = base64::engine::general_purpose::STANDARD.encode("app%3A1:s%2Bc+ret");
