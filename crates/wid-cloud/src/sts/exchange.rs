@@ -82,6 +82,16 @@ impl TokenParams {
         Ok(p)
     }
 
+    /// The parameters of a token request: its `application/x-www-form-urlencoded` body and its
+    /// `Authorization` header, if any. This is everything the token endpoint reads from the
+    /// request before the exchange; it never fails on the encoding (non-UTF-8 bytes become
+    /// U+FFFD and an undecodable body counts as empty), only with the AADSTS errors of
+    /// [`TokenParams::from_pairs`] and [`TokenParams::with_authorization`].
+    pub fn from_request(body: &[u8], authorization: Option<&str>) -> Result<Self, Aadsts> {
+        let pairs = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default();
+        Self::from_pairs(pairs)?.with_authorization(authorization)
+    }
+
     /// Adds HTTP Basic client authentication (`client_secret_basic`, RFC 6749 §2.3.1) from
     /// an `Authorization` header value. Other schemes and undecodable values are ignored, as
     /// if absent. A `client_id` in the body that differs from Basic's is given twice.
@@ -178,7 +188,7 @@ const RESERVED_SCOPES: [&str; 4] = ["openid", "profile", "offline_access", "emai
 
 /// The resource of a client-credentials `scope`: one `<resource>/.default`, reserved OIDC
 /// scopes ignored.
-fn resource_of_scope(scope: &str) -> Result<String, Aadsts> {
+pub fn resource_of_scope(scope: &str) -> Result<String, Aadsts> {
     let scopes: Vec<&str> = scope
         .split(' ')
         .filter(|s| !s.is_empty() && !RESERVED_SCOPES.contains(s))
@@ -546,6 +556,25 @@ mod tests {
                 name: "scope".into()
             }
         );
+    }
+
+    #[test]
+    fn request_decoding_is_lossy_and_reads_the_header() {
+        use base64::Engine;
+        let basic = base64::engine::general_purpose::STANDARD.encode("app:s%2Bc");
+        let p = TokenParams::from_request(
+            b"grant_type=client_credentials&scope=a%FFb+c&unknown=%",
+            Some(&format!("Basic {basic}")),
+        )
+        .unwrap();
+        assert_eq!(p.grant_type.as_deref(), Some("client_credentials"));
+        assert_eq!(p.scope.as_deref(), Some("a\u{fffd}b c"));
+        assert_eq!(p.client_id.as_deref(), Some("app"));
+        assert_eq!(p.basic_secret.as_deref(), Some("s+c"));
+        let p = TokenParams::from_request(b"\xff\xfe=\x00&&=&grant_type", None).unwrap();
+        assert!(p.grant_type.is_none() && p.auth_methods().is_empty());
+        let e = TokenParams::from_request(b"client_id=a&client_id=b", None).unwrap_err();
+        assert_eq!(e.code(), 9000411);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::state::CloudState;
 pub use error::{AadstsCode, StsError};
 pub use exchange::{
     ACCESS_TOKEN_LIFETIME, Endpoint, IssuedToken, TokenParams, TokenSubject, exchange,
-    resolve_resource, sign_access_token,
+    resolve_resource, resource_of_scope, sign_access_token,
 };
 pub use token::{authority_of as authority_base, correlation_of};
 

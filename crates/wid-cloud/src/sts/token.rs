@@ -74,13 +74,10 @@ async fn handle(
         // The client stopped sending: what arrived is no request, as if the body were empty.
         Err(BodyError::Broken) => return refuse(Aadsts::MissingParameter { name: "grant_type" }),
     };
-    // form_urlencoded decodes lossily, so non-UTF-8 bytes become U+FFFD rather than an error.
     let authorization = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let params = match TokenParams::from_pairs(form_urlencoded_pairs(&bytes))
-        .and_then(|p| p.with_authorization(authorization))
-    {
+    let params = match TokenParams::from_request(&bytes, authorization) {
         Ok(p) => p,
         Err(e) => return refuse(e),
     };
@@ -121,10 +118,6 @@ async fn handle(
         }
         .into_response(),
     }
-}
-
-fn form_urlencoded_pairs(bytes: &[u8]) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes).unwrap_or_default()
 }
 
 /// The v2 endpoint (`scope`).
