@@ -570,7 +570,7 @@ mod tests {
         assert_eq!(p.grant_type.as_deref(), Some("client_credentials"));
         assert_eq!(p.scope.as_deref(), Some("a\u{fffd}b c"));
         assert_eq!(p.client_id.as_deref(), Some("app"));
-        assert_eq!(p.basic_secret.as_deref(), Some("s+c"));
+        assert_eq!(p.basic_secret.as_ref().map(|s| s.expose_str()), Some("s+c"));
         let p = TokenParams::from_request(b"\xff\xfe=\x00&&=&grant_type", None).unwrap();
         assert!(p.grant_type.is_none() && p.auth_methods().is_empty());
         let e = TokenParams::from_request(b"client_id=a&client_id=b", None).unwrap_err();
