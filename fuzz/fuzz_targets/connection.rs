@@ -16,6 +16,7 @@ use wid_model::connection::pystr::py_strip;
 use wid_model::connection::registry::AZURE;
 use wid_model::connection::uri::redacted_uri;
 use wid_model::connection::{Connection, UriFlavor};
+use wid_model::secret::Secret;
 
 /// The connection as a URI can say it: `extra` left out (Airflow rewrites it, see above), the
 /// host in lower case (`urlsplit` lower-cases it, and `%4F` reads as `O`), an empty text as none (a URI always has a host and a schema, and `get_uri` writes no `@` for
@@ -30,7 +31,7 @@ fn uri_view(conn: &Connection) -> Connection {
         host: text(&conn.host).map(|h| h.to_lowercase()),
         schema: text(&conn.schema),
         login: text(&conn.login),
-        password: text(&conn.password),
+        password: conn.password.clone().filter(|s| !s.expose_str().is_empty()),
         port: conn.port.filter(|p| *p != 0),
         extra: None,
     }
@@ -70,14 +71,18 @@ fn canonical_extra(conn: &Connection) -> Connection {
 /// rather than searching them for the secret: a password may also be in the host, or in an
 /// extra value, which `redacted_uri` shows.)
 fn check_redaction(conn: &Connection) {
-    let other = |s: &String| Some("x".repeat(s.len()));
+    let other = |s: &Secret| Some(Secret::from("x".repeat(s.expose_str().len())));
     let masked = Connection {
         password: conn.password.as_ref().and_then(other),
         extra: conn.extra.as_ref().and_then(other),
         ..conn.clone()
     };
     assert_eq!(format!("{conn:?}"), format!("{masked:?}"));
-    if conn.password.as_deref().is_some_and(|p| !p.is_empty()) {
+    if conn
+        .password
+        .as_ref()
+        .is_some_and(|p| !p.expose_str().is_empty())
+    {
         let masked = Connection {
             password: Some("another password".into()),
             ..conn.clone()
