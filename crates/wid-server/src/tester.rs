@@ -144,19 +144,15 @@ pub async fn test_connection(
                     authority,
                 )
             } else {
-                let opts = match (&mi_client, &wi_tenant) {
-                    (Some(c), Some(t)) => ChainOptions {
-                        managed_identity_client_id: Some(c.clone()),
-                        workload_identity_tenant_id: Some(t.clone()),
-                        additionally_allowed_tenants: vec![t.clone()],
-                        authority: Some(authority.clone()),
-                        ..Default::default()
-                    },
-                    _ => ChainOptions {
-                        authority: Some(authority.clone()),
-                        ..Default::default()
-                    },
+                let mut opts = ChainOptions {
+                    authority: Some(authority.clone()),
+                    ..Default::default()
                 };
+                if let (Some(c), Some(t)) = (&mi_client, &wi_tenant) {
+                    opts.managed_identity_client_id = Some(c.clone());
+                    opts.workload_identity_tenant_id = Some(t.clone());
+                    opts.additionally_allowed_tenants = vec![t.clone()];
+                }
                 match DefaultAzureCredential::new(opts, pipeline) {
                     Ok(dac) => {
                         let r = dac.get_token(&[scope]).await.map_err(|e| match e {

@@ -52,6 +52,31 @@ pub trait EndedSessions: Send + Sync {
     fn is_ended(&self, nonce_sha256: String) -> BoxFuture<'_, Result<bool, String>>;
 }
 
+/// The parts of a session cookie, `<expires>.<role>.<nonce>.<mac>`, not yet verified.
+struct Cookie<'a> {
+    /// What the MAC covers: `<expires>.<role>.<nonce>`.
+    body: &'a str,
+    mac: &'a str,
+    expires: i64,
+    role: &'a str,
+    nonce: &'a str,
+}
+
+impl<'a> Cookie<'a> {
+    fn parse(id: &'a str) -> Option<Self> {
+        let (body, mac) = id.rsplit_once('.')?;
+        let mut parts = body.splitn(3, '.');
+        let (expires, role, nonce) = (parts.next()?, parts.next()?, parts.next()?);
+        Some(Cookie {
+            body,
+            mac,
+            expires: expires.parse().ok()?,
+            role,
+            nonce,
+        })
+    }
+}
+
 /// Sessions as signed cookies: `<expires>.<nonce>.<mac>`, the MAC an HMAC-SHA256 under a key
 /// derived from the admin key. Any replica sharing the admin key accepts them, so nothing a
 /// replica holds is needed by another; rotating the admin key ends every session. The CSRF
@@ -115,23 +140,20 @@ impl Sessions {
     /// The session for a cookie value and its nonce, if its MAC is right, it has not expired
     /// and this process did not sign it out (the shared record is not read).
     fn verify<'a>(&self, id: &'a str, now: i64) -> Option<(Session, &'a str)> {
-        let (body, mac) = id.rsplit_once('.')?;
-        let mut parts = body.splitn(3, '.');
-        let (expires, role, nonce) = (parts.next()?, parts.next()?, parts.next()?);
-        let expires: i64 = expires.parse().ok()?;
-        if !same(mac, &self.mac(body)) || expires <= now {
+        let c = Cookie::parse(id)?;
+        if !same(c.mac, &self.mac(c.body)) || c.expires <= now {
             return None;
         }
         let ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
-        if ended.contains_key(nonce) {
+        if ended.contains_key(c.nonce) {
             return None;
         }
         let session = Session {
-            csrf: self.mac(&format!("csrf.{nonce}")),
-            expires,
-            admin: role == "a",
+            csrf: self.mac(&format!("csrf.{}", c.nonce)),
+            expires: c.expires,
+            admin: c.role == "a",
         };
-        Some((session, nonce))
+        Some((session, c.nonce))
     }
 
     /// The session for a cookie value, if its MAC is right, it has not expired and it was
@@ -155,15 +177,12 @@ impl Sessions {
 
     /// Ends a session, here and in the shared record.
     pub async fn remove(&self, id: &str, now: i64) -> Result<(), SessionStoreError> {
-        let Some((body, _)) = id.rsplit_once('.') else {
-            return Ok(());
-        };
-        let mut parts = body.splitn(3, '.');
-        let (Some(expires), Some(_), Some(nonce)) = (parts.next(), parts.next(), parts.next())
+        // Only a session this key signed is recorded: a forged cookie writes nothing.
+        let Some(Cookie { nonce, expires, .. }) =
+            Cookie::parse(id).filter(|c| same(c.mac, &self.mac(c.body)))
         else {
             return Ok(());
         };
-        let expires = expires.parse().unwrap_or(now);
         {
             let mut ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
             ended.retain(|_, exp| *exp > now);

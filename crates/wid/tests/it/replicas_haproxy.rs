@@ -71,6 +71,17 @@ async fn wait_ready(http: &reqwest::Client, url: &str) {
     }
 }
 
+/// Sends a request that must get an answer, and reads its JSON body.
+trait JsonValue {
+    async fn json_value(self) -> Value;
+}
+
+impl JsonValue for reqwest::RequestBuilder {
+    async fn json_value(self) -> Value {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}
+
 /// An ARM request with a client's retry policy for transport errors and 5xx.
 async fn arm_put(http: &reqwest::Client, url: &str, token: &str, body: &Value) -> Option<u16> {
     for attempt in 0..6u64 {
@@ -177,12 +188,8 @@ async fn cluster(n: usize) -> Cluster {
         .put(format!("{id_url}?api-version=2023-01-31"))
         .bearer_auth(&arm_token)
         .json(&json!({"location": "eastus"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_value()
+        .await;
     let client_id = r["properties"]["clientId"].as_str().unwrap().to_string();
     let s = arm_put(
         &http,
@@ -198,12 +205,8 @@ async fn cluster(n: usize) -> Cluster {
         ))
         .bearer_auth(&arm_token)
         .json(&json!({"spec": {"audiences": ["api://AzureADTokenExchange"], "expirationSeconds": 3600}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_value()
+        .await;
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, tr["status"]["token"].as_str().unwrap()).unwrap();
 
@@ -389,12 +392,8 @@ async fn three_replicas_behind_haproxy_survive_a_kill_and_a_restart() {
             c.rg
         ))
         .bearer_auth(&c.arm_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_value()
+        .await;
     let names: std::collections::HashSet<&str> = list["value"]
         .as_array()
         .unwrap()
@@ -475,12 +474,8 @@ async fn key_rotation_through_one_replica_process_is_used_by_every_other() {
         .http
         .get(&id_url)
         .bearer_auth(&c.arm_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_value()
+        .await;
     let principal = identity["properties"]["principalId"].as_str().unwrap();
     let reader = wid_model::rbac::RoleDefinition::find("Reader")
         .unwrap()
@@ -537,12 +532,8 @@ async fn key_rotation_through_one_replica_process_is_used_by_every_other() {
                 ))
                 .bearer_auth(&c.arm_token)
                 .json(&json!({"spec": {"audiences": ["api://AzureADTokenExchange"]}}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+                .json_value()
+                .await;
             let token = tr["status"]["token"].as_str().unwrap().to_string();
             if kid_of(&token) == new_kid["issuer"] {
                 minted.push(token);
@@ -598,15 +589,7 @@ async fn key_rotation_through_one_replica_process_is_used_by_every_other() {
             ("sts", format!("{base}/{}/discovery/v2.0/keys", c.tenant)),
             ("issuer", format!("{base}/issuer/openid/v1/jwks")),
         ] {
-            let jwks: Value = c
-                .http
-                .get(&path)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let jwks: Value = c.http.get(&path).json_value().await;
             let kids: Vec<&str> = jwks["keys"]
                 .as_array()
                 .unwrap_or_else(|| panic!("{path}: {jwks}"))
