@@ -34,6 +34,21 @@ fn bench(c: &mut Criterion) {
             .unwrap()
         })
     });
+    // The same future polled once without an executor: what awaiting a hit costs in a task.
+    c.bench_function("token_cache_hit_one_poll", |b| {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        b.iter(|| {
+            let mut f = std::pin::pin!(cache.get_or_fetch(
+                key,
+                || 2_000,
+                || async { unreachable!("cache hit expected") },
+            ));
+            match std::future::Future::poll(f.as_mut(), &mut cx) {
+                std::task::Poll::Ready(t) => t.unwrap(),
+                std::task::Poll::Pending => panic!("a hit is ready on the first poll"),
+            }
+        })
+    });
     // The synchronous lookup `cached_token` does: tenant and scopes as given, no key built.
     let scopes = ["https://management.azure.com/.default"];
     c.bench_function("token_cache_peek_scopes", |b| {

@@ -8,9 +8,9 @@
 //! - Concurrent callers for one key share one exchange.
 //!
 //! A lookup is a hash of the key's parts (tenant, then scopes: no string is built), a probe
-//! of a map that readers load through [`ArcSwap`] (no lock, no shared counter: readers on
-//! several cores do not contend), the slot's token loaded the same way, and one reference
-//! count for the token handed out. Writers (a new key, a new token) copy and swap.
+//! of one snapshot of every key's token that readers load through [`ArcSwap`] (no lock, no
+//! shared counter: readers on several cores do not contend), and one reference count for
+//! the token handed out. Writers (a new key, a new token) copy the snapshot and swap it.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,7 +18,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use arc_swap::{ArcSwap, ArcSwapOption};
+use arc_swap::ArcSwap;
 
 use crate::secret::Secret;
 use crate::{AccessToken, CredentialError};
@@ -79,31 +79,16 @@ enum Status {
     Required,
 }
 
+/// What a key keeps besides its token: the refresh bookkeeping and the single flight.
 #[derive(Debug)]
 struct Slot {
     /// The key as given: tenant and scopes joined by `\n`.
     key: Box<str>,
-    current: ArcSwapOption<CachedToken>,
     last_attempt: AtomicI64,
     flight: tokio::sync::Mutex<()>,
 }
 
 impl Slot {
-    fn new(key: &str) -> Self {
-        Slot {
-            key: key.into(),
-            current: ArcSwapOption::empty(),
-            last_attempt: AtomicI64::new(0),
-            flight: tokio::sync::Mutex::new(()),
-        }
-    }
-
-    fn status(&self, now: i64) -> (Status, Option<Arc<CachedToken>>) {
-        let cur = self.current.load_full();
-        let status = self.status_of(cur.as_deref(), now);
-        (status, cur)
-    }
-
     fn status_of(&self, cur: Option<&CachedToken>, now: i64) -> Status {
         match cur {
             None => Status::Required,
@@ -117,12 +102,20 @@ impl Slot {
             Some(_) => Status::Fresh,
         }
     }
+}
 
-    /// The token if it needs no refresh at `now`: one load, one reference count.
+/// A key's slot and its current token, as one snapshot of the cache holds them.
+#[derive(Debug, Clone)]
+struct Entry {
+    slot: Arc<Slot>,
+    token: Option<CachedToken>,
+}
+
+impl Entry {
+    /// The token if it needs no refresh at `now`: one reference count.
     fn fresh(&self, now: i64) -> Option<AccessToken> {
-        let cur = self.current.load();
-        match self.status_of(cur.as_deref(), now) {
-            Status::Fresh => cur.as_deref().map(CachedToken::access),
+        match self.slot.status_of(self.token.as_ref(), now) {
+            Status::Fresh => self.token.as_ref().map(CachedToken::access),
             _ => None,
         }
     }
@@ -147,8 +140,8 @@ impl Hasher for KeyHash {
     }
 }
 
-/// Slots by the hash of their key; a bucket holds more than one slot only on a collision.
-type Slots = HashMap<u64, Box<[Arc<Slot>]>, BuildHasherDefault<KeyHash>>;
+/// Entries by the hash of their key; a bucket holds more than one entry only on a collision.
+type Slots = HashMap<u64, Box<[Entry]>, BuildHasherDefault<KeyHash>>;
 
 /// The hash of a key from its parts (tenant, then each scope), equal to the hash of the
 /// same key given as one `\n`-joined string.
@@ -177,11 +170,15 @@ fn key_is(key: &str, tenant: &str, scopes: &[&str]) -> bool {
 }
 
 /// Tokens by key (tenant, client, scopes).
+///
+/// Readers load one snapshot of every key's token ([`ArcSwap`]); writers (a new key, a new
+/// token, a cleared one: rare, at most one per key per refresh) copy the snapshot, change
+/// it and swap it in, one at a time.
 #[derive(Debug, Default)]
 pub struct TokenCache {
     slots: ArcSwap<Slots>,
-    /// Serializes adding slots (readers never take it).
-    adding: Mutex<()>,
+    /// Serializes writers (readers never take it).
+    writing: Mutex<()>,
 }
 
 impl TokenCache {
@@ -190,54 +187,82 @@ impl TokenCache {
         Self::default()
     }
 
-    fn find(&self, key: &str) -> Option<Arc<Slot>> {
+    fn find(&self, key: &str) -> Option<Entry> {
         let hash = hash_parts(key.split('\n'));
         self.slots
             .load()
             .get(&hash)?
             .iter()
-            .find(|s| &*s.key == key)
+            .find(|e| &*e.slot.key == key)
             .cloned()
     }
 
-    fn slot(&self, key: &str) -> Arc<Slot> {
-        if let Some(s) = self.find(key) {
-            return s;
+    /// The entry of `key`, created (without a token) when there is none.
+    fn entry(&self, key: &str) -> Entry {
+        if let Some(e) = self.find(key) {
+            return e;
         }
-        let _adding = self.adding.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = self.find(key) {
-            return s;
+        let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = self.find(key) {
+            return e;
         }
-        let slot = Arc::new(Slot::new(key));
+        let entry = Entry {
+            slot: Arc::new(Slot {
+                key: key.into(),
+                last_attempt: AtomicI64::new(0),
+                flight: tokio::sync::Mutex::new(()),
+            }),
+            token: None,
+        };
         let mut slots = Slots::clone(&self.slots.load());
         let bucket = slots.entry(hash_parts(key.split('\n'))).or_default();
-        *bucket = bucket.iter().cloned().chain([slot.clone()]).collect();
+        *bucket = bucket.iter().cloned().chain([entry.clone()]).collect();
         self.slots.store(Arc::new(slots));
-        slot
+        entry
     }
 
-    /// The cached token for `key` if it needs no refresh at `now`.
+    /// Sets (or clears) the token of `slot`'s key in a new snapshot.
+    fn set(&self, slot: &Arc<Slot>, token: Option<CachedToken>) {
+        let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let mut slots = Slots::clone(&self.slots.load());
+        let hash = hash_parts(slot.key.split('\n'));
+        if let Some(bucket) = slots.get_mut(&hash)
+            && let Some(e) = bucket.iter_mut().find(|e| Arc::ptr_eq(&e.slot, slot))
+        {
+            e.token = token;
+            self.slots.store(Arc::new(slots));
+        }
+    }
+
+    /// The cached token for `key` if it needs no refresh at `now` (read in place: one
+    /// reference count, for the token).
     pub fn peek(&self, key: &str, now: i64) -> Option<AccessToken> {
-        self.find(key)?.fresh(now)
+        let hash = hash_parts(key.split('\n'));
+        self.slots
+            .load()
+            .get(&hash)?
+            .iter()
+            .find(|e| &*e.slot.key == key)?
+            .fresh(now)
     }
 
     /// The cached token for the key made of `tenant` and `scopes` (as `get_or_fetch`'s key
     /// `tenant\nscope\n...`), if it needs no refresh at `now`: the hot path, which builds
-    /// no string and takes no lock.
+    /// no string, takes no lock and touches one shared counter (the token's).
     pub fn peek_scopes(&self, tenant: &str, scopes: &[&str], now: i64) -> Option<AccessToken> {
         let hash = hash_parts(std::iter::once(tenant).chain(scopes.iter().copied()));
-        let slots = self.slots.load();
-        slots
+        self.slots
+            .load()
             .get(&hash)?
             .iter()
-            .find(|s| key_is(&s.key, tenant, scopes))?
+            .find(|e| key_is(&e.slot.key, tenant, scopes))?
             .fresh(now)
     }
 
     /// Drops the token of `key` (e.g. after the server rejected it).
     pub fn clear(&self, key: &str) {
-        if let Some(s) = self.find(key) {
-            s.current.store(None);
+        if let Some(e) = self.find(key) {
+            self.set(&e.slot, None);
         }
     }
 
@@ -253,13 +278,15 @@ impl TokenCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(AccessToken, Option<i64>), CredentialError>>,
     {
-        let slot = self.slot(key);
-        if let Some(t) = slot.fresh(now()) {
+        if let Some(t) = self.peek(key, now()) {
             return Ok(t);
         }
+        let slot = self.entry(key).slot;
         let _flight = slot.flight.lock().await;
         let t0 = now();
-        let (status, cur) = slot.status(t0);
+        // Another caller may have fetched while this one waited: read the snapshot again.
+        let cur = self.find(key).and_then(|e| e.token);
+        let status = slot.status_of(cur.as_ref(), t0);
         if let (Status::Fresh, Some(t)) = (&status, &cur) {
             return Ok(t.access());
         }
@@ -268,7 +295,7 @@ impl TokenCache {
             Ok((token, refresh_in)) => {
                 let entry = CachedToken::new(token, t0, refresh_in);
                 let out = entry.access();
-                slot.current.store(Some(Arc::new(entry)));
+                self.set(&slot, Some(entry));
                 Ok(out)
             }
             Err(e) => match (status, cur) {
@@ -381,6 +408,30 @@ mod tests {
         assert!(c.peek_scopes("t", &["a", "b"], 86_399).is_none());
         c.clear("t\na\nb");
         assert!(c.peek_scopes("t", &["a", "b"], 10).is_none());
+    }
+
+    #[test]
+    fn a_cached_token_is_ready_on_the_first_poll_and_shares_its_text() {
+        let c = TokenCache::new();
+        let first = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(c.get_or_fetch("t\ns", || 0, || async { Ok((tok(86_399), None)) }))
+            .unwrap();
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut f = std::pin::pin!(c.get_or_fetch(
+            "t\ns",
+            || 10,
+            || async { Err(CredentialError::Config("no fetch on a hit".into())) },
+        ));
+        let std::task::Poll::Ready(hit) = f.as_mut().poll(&mut cx) else {
+            panic!("a cached token must be ready on the first poll");
+        };
+        let hit = hit.unwrap();
+        let peeked = c.peek_scopes("t", &["s"], 10).unwrap();
+        // Handed out by reference count, not copied.
+        assert!(Arc::ptr_eq(hit.token.expose(), first.token.expose()));
+        assert!(Arc::ptr_eq(peeked.token.expose(), first.token.expose()));
     }
 
     #[tokio::test]

@@ -123,7 +123,12 @@ impl Wipe for Vec<u8> {
 
 impl Wipe for Arc<str> {
     fn wipe(&mut self) {
-        if let Some(text) = Arc::get_mut(self) {
+        // A plain load first: a copy handed out of a cache is dropped often, and
+        // `get_mut` alone would write the shared counters on every drop. With no weak
+        // references (none are made), a count of one cannot rise behind this holder.
+        if Arc::strong_count(self) == 1
+            && let Some(text) = Arc::get_mut(self)
+        {
             text.zeroize();
         }
     }

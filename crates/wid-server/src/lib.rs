@@ -32,9 +32,27 @@ use wid_store::{LiveFernetKeys, Store};
 pub use auth::{ApiAuth, StsVerifier};
 pub use error::ApiError;
 
-/// What the handlers share.
+/// What the handlers share: one reference count to clone (axum clones the state for every
+/// request; cloning each field would touch a counter per field, shared by every core).
 #[derive(Clone)]
-pub struct ApiState {
+pub struct ApiState(Arc<ApiShared>);
+
+impl ApiState {
+    /// The state of `shared`.
+    pub fn new(shared: ApiShared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for ApiState {
+    type Target = ApiShared;
+    fn deref(&self) -> &ApiShared {
+        &self.0
+    }
+}
+
+/// The contents of [`ApiState`].
+pub struct ApiShared {
     /// The database.
     pub store: Store,
     /// Fernet keys for `password` and `extra` (replaced when the configuration changes).
@@ -51,6 +69,12 @@ pub struct ApiState {
 }
 
 impl std::fmt::Debug for ApiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for ApiShared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiState")
             .field("store", &self.store)

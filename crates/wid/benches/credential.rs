@@ -5,6 +5,7 @@
 //! Run with `cargo bench -p wid --bench credential`. `benches/python/credential_bench.py`
 //! measures the same two things in Python azure-identity.
 
+use std::future::Future;
 use std::time::Duration;
 
 mod common;
@@ -57,6 +58,18 @@ fn bench(c: &mut Criterion) {
     // The same lookup without the executor: what the hot path costs inside a running task.
     c.bench_function("credential_cached_token_sync", |b| {
         b.iter(|| cred.cached_token(&scope).unwrap())
+    });
+    // The async path as a task sees it: the future polled once, with no executor around it
+    // (a cached token is ready on the first poll).
+    c.bench_function("credential_cached_get_token_one_poll", |b| {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        b.iter(|| {
+            let mut f = std::pin::pin!(cred.get_token(&scope));
+            match f.as_mut().poll(&mut cx) {
+                std::task::Poll::Ready(t) => t.unwrap(),
+                std::task::Poll::Pending => panic!("a cached token is ready on the first poll"),
+            }
+        })
     });
     // The executor alone, to read the two numbers above.
     c.bench_function("runtime_block_on_noop", |b| {

@@ -26,7 +26,7 @@ use wid_cloud::CloudState;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     route: &'static str,
-    method: String,
+    method: &'static str,
     status: u16,
 }
 
@@ -198,29 +198,60 @@ pub async fn readyz(State(s): State<OpsState>) -> Response {
     (StatusCode::OK, "ready\n").into_response()
 }
 
-/// The route family of a path: a bounded label, never the path itself.
+/// The route family of a path: a bounded label, never the path itself. Compared without
+/// case and without copying the path (it runs on every request).
 pub fn route_of(path: &str) -> &'static str {
-    let lower = path.to_ascii_lowercase();
-    if lower.ends_with("/oauth2/v2.0/token") || lower.ends_with("/oauth2/token") {
+    let p = path.as_bytes();
+    let starts = |prefix: &str| {
+        p.len() >= prefix.len() && p[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    };
+    let ends = |suffix: &str| {
+        p.len() >= suffix.len()
+            && p[p.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    let contains = |needle: &str| {
+        p.windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    };
+    if ends("/oauth2/v2.0/token") || ends("/oauth2/token") {
         "token"
-    } else if lower.starts_with("/subscriptions") || lower.starts_with("/providers") {
+    } else if starts("/subscriptions") || starts("/providers") {
         "arm"
-    } else if lower.starts_with("/api/") {
+    } else if starts("/api/") {
         "api"
-    } else if lower.starts_with("/issuer/") {
+    } else if starts("/issuer/") {
         "issuer"
-    } else if lower.starts_with("/metadata/identity") {
+    } else if starts("/metadata/identity") {
         "imds"
-    } else if lower.starts_with("/metadata/") {
+    } else if starts("/metadata/") {
         "metadata"
-    } else if lower.starts_with("/v1.0/") {
+    } else if starts("/v1.0/") {
         "graph"
-    } else if lower.contains("/discovery/") || lower.contains("/.well-known/") {
+    } else if contains("/discovery/") || contains("/.well-known/") {
         "discovery"
-    } else if matches!(lower.as_str(), "/healthz" | "/readyz" | "/metrics") {
+    } else if ["/healthz", "/readyz", "/metrics"]
+        .iter()
+        .any(|o| path.eq_ignore_ascii_case(o))
+    {
         "ops"
     } else {
         "other"
+    }
+}
+
+/// The method as a bounded label: HTTP's own methods, and `other` for any extension
+/// method a client invents (which would otherwise grow the metric without bound).
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
     }
 }
 
@@ -256,7 +287,7 @@ pub async fn track(State(s): State<OpsState>, req: Request, next: Next) -> Respo
         .requests
         .get_or_create(&RequestLabels {
             route,
-            method: method.as_str().to_string(),
+            method: method_label(&method),
             status,
         })
         .inc();
@@ -295,6 +326,25 @@ mod tests {
         assert_eq!(route_of("/metadata/identity/oauth2/token"), "token");
         assert_eq!(route_of("/metadata/endpoints"), "metadata");
         assert_eq!(route_of("/anything/else"), "other");
+        assert_eq!(
+            route_of("/T1/v2.0/.Well-Known/openid-configuration"),
+            "discovery"
+        );
+        assert_eq!(route_of("/HEALTHZ"), "ops");
+        assert_eq!(route_of("/healthz/more"), "other");
+        assert_eq!(route_of(""), "other");
+    }
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        use axum::http::Method;
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        for m in ["PURGE", "X-ANYTHING-1", "X-ANYTHING-2"] {
+            assert_eq!(
+                method_label(&Method::from_bytes(m.as_bytes()).unwrap()),
+                "other"
+            );
+        }
     }
 
     #[test]

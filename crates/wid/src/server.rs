@@ -337,7 +337,7 @@ pub async fn start(
     let ca = home.read(&home.ca_cert())?;
     let http = crate::client::http_client(Some(&ca), "ca.pem")
         .map_err(|e| ServerError::Tls(e.to_string()))?;
-    let api_state = wid_server::ApiState {
+    let api_state = wid_server::ApiState::new(wid_server::ApiShared {
         store: state.store.clone(),
         keys,
         auth: Arc::new(wid_server::ApiAuth {
@@ -354,7 +354,7 @@ pub async fn start(
             Some("self") => Some(endpoint.clone()),
             other => other.map(String::from),
         },
-    };
+    });
     let ui = ui_config(home, &state, api_key(home)?);
     let observe = Arc::new(Observe::default());
     let router = app(state.clone(), api_state, ui, observe.clone());

@@ -163,7 +163,10 @@ async fn protocol_refusals_and_tokens() {
         401,
         &["does not match", "wid env --agent"],
     );
-    let wrong = format!("{}0", &secret[..secret.len() - 1]);
+    // The secret with its last character changed (to one it is not).
+    let last = if secret.ends_with('0') { '1' } else { '0' };
+    let wrong = format!("{}{last}", &secret[..secret.len() - 1]);
+    assert_ne!(wrong, secret);
     assert_refused(&ask(env, Some(&wrong), &q).await, 401, &["does not match"]);
     assert_refused(
         &ask(
