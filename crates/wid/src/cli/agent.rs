@@ -61,7 +61,7 @@ pub async fn run(ctx: &Context, a: AgentArgs) -> Result<(), CliError> {
             missing.join(", ")
         )));
     }
-    let _log = super::up::init_logging(a.log_format, LogColor::Auto);
+    super::up::init_logging(a.log_format, LogColor::Auto);
     let http = match &ctx.ca_file {
         Some(path) => {
             let pem = std::fs::read(path)

@@ -88,7 +88,7 @@ impl LogColor {
 
 /// Starts the server and serves until SIGINT or SIGTERM.
 pub async fn run(ctx: &Context, a: UpArgs) -> Result<(), CliError> {
-    let _log = init_logging(a.log_format, a.log_color);
+    init_logging(a.log_format, a.log_color);
     let mut opts = ServerOptions::new(ctx.home.clone(), a.listen);
     opts.database_url = a.database_url;
     opts.public_url = a.public_url;
@@ -144,39 +144,29 @@ pub async fn run(ctx: &Context, a: UpArgs) -> Result<(), CliError> {
 
 /// Logs to stderr in `format`, filtered by `WID_LOG` (default `info`).
 ///
-/// Lines are formatted where they happen and written by one thread of their own (buffered,
-/// flushed whenever no line is waiting), so a request never waits on stderr or on another
-/// request's line. No line is dropped: a writer that falls 128,000 lines behind slows the
-/// callers instead. Keep the guard until the end: dropping it writes what is left.
-pub(super) fn init_logging(
-    format: LogFormat,
-    color: LogColor,
-) -> tracing_appender::non_blocking::WorkerGuard {
+/// Each line is written where it happens, one write per line. A writer thread of its own
+/// (`tracing-appender`) was measured and left out: on two cores, a third thread to wake per
+/// request line took the single connection read's p99 from 1.7 ms to 2.5–4.3 ms.
+pub(super) fn init_logging(format: LogFormat, color: LogColor) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WID_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let ansi = color.enabled(
-        std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        std::env::var_os("NO_COLOR").as_deref(),
-    );
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("wid-log")
-        .finish(std::io::BufWriter::new(std::io::stderr()));
     match format {
         LogFormat::Json => tracing_subscriber::fmt()
             .json()
             .flatten_event(true)
             .with_current_span(false)
             .with_env_filter(filter)
-            .with_writer(writer)
+            .with_writer(std::io::stderr)
             .init(),
         LogFormat::Text => tracing_subscriber::fmt()
             .with_env_filter(filter)
-            .with_writer(writer)
-            .with_ansi(ansi)
+            .with_writer(std::io::stderr)
+            .with_ansi(color.enabled(
+                std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                std::env::var_os("NO_COLOR").as_deref(),
+            ))
             .init(),
     }
-    guard
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
