@@ -158,11 +158,40 @@ pub fn parse_body(v: &Value) -> Result<Connection, ApiError> {
 
 /// A connection as the API returns it: password `"***"`, sensitive extra keys redacted.
 pub fn response(c: &Connection) -> Value {
-    shaped(
-        c,
-        c.password.as_ref().map(|_| "***"),
-        c.extra_str().map(redact_extra),
-    )
+    serde_json::to_value(response_body(c)).unwrap_or(Value::Null)
+}
+
+/// [`response`] ready to serialize, without building a [`Value`] first (the single read
+/// and the list pages): the same JSON text, keys in the same (sorted) order.
+pub fn response_body(c: &Connection) -> ConnectionBody<'_> {
+    ConnectionBody {
+        conn_type: c.conn_type.as_deref(),
+        connection_id: c.conn_id.as_deref(),
+        description: c.description.as_deref(),
+        extra: c.extra_str().map(redact_extra),
+        host: c.host.as_deref(),
+        login: c.login.as_deref(),
+        password: c.password.as_ref().map(|_| "***"),
+        port: c.port,
+        schema: c.schema.as_deref(),
+        team_name: None,
+    }
+}
+
+/// A connection as the API returns it, borrowed from the stored one; fields in the sorted
+/// order `serde_json`'s maps write, so both ways give the same text.
+#[derive(Debug, serde::Serialize)]
+pub struct ConnectionBody<'a> {
+    conn_type: Option<&'a str>,
+    connection_id: Option<&'a str>,
+    description: Option<&'a str>,
+    extra: Option<String>,
+    host: Option<&'a str>,
+    login: Option<&'a str>,
+    password: Option<&'static str>,
+    port: Option<i64>,
+    schema: Option<&'a str>,
+    team_name: Option<&'a str>,
 }
 
 /// A connection with its secrets, for the administrator's export route only: the real
@@ -184,4 +213,41 @@ fn shaped(c: &Connection, password: Option<&str>, extra: Option<String>) -> Valu
         "extra": extra,
         "team_name": null,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_borrowed_body_writes_what_the_value_writes() {
+        let full = Connection {
+            conn_id: Some("azure_default".into()),
+            conn_type: Some("azure".into()),
+            description: Some("a \"quoted\" description\n".into()),
+            host: Some("h".into()),
+            schema: Some("s".into()),
+            login: Some("l".into()),
+            password: Some(Secret::from("hunter2")),
+            port: Some(443),
+            extra: Some(Secret::from(
+                r#"{"managed_identity_client_id": "c", "client_secret": "x"}"#,
+            )),
+        };
+        for c in [full, Connection::default()] {
+            let via_value = serde_json::to_string(&shaped(
+                &c,
+                c.password.as_ref().map(|_| "***"),
+                c.extra_str().map(redact_extra),
+            ))
+            .unwrap();
+            let direct = serde_json::to_string(&response_body(&c)).unwrap();
+            assert_eq!(direct, via_value);
+            assert!(!direct.contains("hunter2") && !direct.contains("\"x\""));
+            assert_eq!(
+                response(&c),
+                serde_json::from_str::<Value>(&via_value).unwrap()
+            );
+        }
+    }
 }

@@ -10,7 +10,7 @@ use wid_model::connection::Connection;
 use wid_store::{ListQuery, OrderBy, StoreError};
 
 use crate::ApiState;
-use crate::body::{FIELDS, parse_body, response};
+use crate::body::{FIELDS, parse_body, response, response_body};
 use crate::error::ApiError;
 use crate::tester::{TokenSource, test_connection};
 use wid_model::connection::redact::{MASK, restore_extra};
@@ -113,7 +113,7 @@ async fn list(
         }
     }
     let (rows, total) = s.store.list_connections(&s.keys.current(), &lq).await?;
-    Ok(Json(json!({"connections": rows.iter().map(response).collect::<Vec<_>>(), "total_entries": total})).into_response())
+    Ok(Json(json!({"connections": rows.iter().map(response_body).collect::<Vec<_>>(), "total_entries": total})).into_response())
 }
 
 async fn one(
@@ -127,7 +127,7 @@ async fn one(
         .get_connection(&id, &s.keys.current())
         .await?
         .ok_or_else(|| ApiError::not_found(&id))?;
-    Ok(Json(response(&c)).into_response())
+    Ok(Json(response_body(&c)).into_response())
 }
 
 async fn create(
