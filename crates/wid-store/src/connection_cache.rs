@@ -7,7 +7,7 @@
 //! [`Topic::Connections`]: crate::Topic::Connections
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::MAX_CACHE_AGE;
@@ -34,15 +34,17 @@ struct Generation<T> {
     values: T,
 }
 
+/// Readers share the lock (a connection read takes it on every request); writers, rare,
+/// take it alone.
 #[derive(Debug)]
 struct Cache<T> {
-    inner: Mutex<Option<Generation<T>>>,
+    inner: RwLock<Option<Generation<T>>>,
 }
 
 impl<T: Default> Default for Cache<T> {
     fn default() -> Self {
         Cache {
-            inner: Mutex::new(None),
+            inner: RwLock::new(None),
         }
     }
 }
@@ -51,7 +53,7 @@ impl<T: Default> Cache<T> {
     /// Reads the values of `generation`, if they are the ones held and young enough.
     fn read<R>(&self, generation: Option<u64>, f: impl FnOnce(&T) -> Option<R>) -> Option<R> {
         let generation = generation?;
-        let held = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let held = self.inner.read().unwrap_or_else(|e| e.into_inner());
         let g = held.as_ref()?;
         let young = g.since.elapsed() < Duration::from_secs(MAX_CACHE_AGE as u64);
         if g.generation == generation && young {
@@ -65,7 +67,7 @@ impl<T: Default> Cache<T> {
     /// past: the value may be stale).
     fn write(&self, generation: Option<u64>, f: impl FnOnce(&mut T)) {
         let Some(generation) = generation else { return };
-        let mut held = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut held = self.inner.write().unwrap_or_else(|e| e.into_inner());
         let reset = match held.as_ref() {
             Some(g) if generation < g.generation => return,
             Some(g) => {

@@ -304,7 +304,8 @@ pub async fn start(
     config.fic_write_hold = opts.fic_write_hold;
     config.oidc_fetch_timeout = opts.oidc_fetch_timeout;
     config.key_refresh = opts.key_refresh;
-    config.extra_roots_pem = vec![home.read(&home.ca_cert())?];
+    let ca = home.read(&home.ca_cert())?;
+    config.extra_roots_pem = vec![ca.clone()];
     let fernet_text = fernet_config(home, false)?;
     let keys = wid_store::FernetKeys::parse(fernet_text.expose_str())
         .map_err(|e| ServerError::Fernet(e.to_string()))?;
@@ -334,14 +335,14 @@ pub async fn start(
         .map_err(|source| ServerError::Bind { addr, source })?
         .acceptor(acceptor)
         .handle(handle.clone());
-    let ca = home.read(&home.ca_cert())?;
     let http = crate::client::http_client(Some(&ca), "ca.pem")
         .map_err(|e| ServerError::Tls(e.to_string()))?;
+    let admin_key = api_key(home)?;
     let api_state = wid_server::ApiState::new(wid_server::ApiShared {
         store: state.store.clone(),
         keys,
         auth: Arc::new(wid_server::ApiAuth {
-            admin_key_sha256: wid_jose::sha256_hex(api_key(home)?.expose().as_bytes()),
+            admin_key_sha256: wid_jose::sha256_hex(admin_key.expose().as_bytes()),
             sts: Some(wid_server::StsVerifier::new(
                 &endpoint,
                 &state.defaults.tenant_id,
@@ -355,7 +356,7 @@ pub async fn start(
             other => other.map(String::from),
         },
     });
-    let ui = ui_config(home, &state, api_key(home)?);
+    let ui = ui_config(home, &state, admin_key);
     let observe = Arc::new(Observe::default());
     let router = app(state.clone(), api_state, ui, observe.clone());
     let served = router.clone();
