@@ -16,11 +16,15 @@ pub use key::SigningKey;
 
 /// SHA-256 of `data`, as lower-case hex.
 pub fn sha256_hex(data: &[u8]) -> String {
+    hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data).as_ref())
+}
+
+/// `bytes` as lower-case hex: one allocation, no formatting machinery (every API request
+/// hashes its bearer key through [`sha256_hex`]).
+pub fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
-    // Every API request hashes its bearer key: one allocation, no formatting machinery.
-    let mut hex = String::with_capacity(64);
-    for b in d.as_ref() {
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
         hex.push(char::from(HEX[usize::from(b >> 4)]));
         hex.push(char::from(HEX[usize::from(b & 0xf)]));
     }
@@ -57,5 +61,6 @@ mod tests {
             super::sha256_hex(b""),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+        assert_eq!(super::hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
     }
 }

@@ -105,8 +105,7 @@ impl std::fmt::Debug for Agent {
 fn new_header() -> Result<Secret, AgentError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| AgentError::Random(e.to_string()))?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(Secret::new(hex))
+    Ok(Secret::new(wid_jose::hex(&bytes)))
 }
 
 impl Agent {
