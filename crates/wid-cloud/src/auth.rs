@@ -69,7 +69,7 @@ pub async fn verify_bearer(state: &CloudState, headers: &HeaderMap) -> Result<Ca
         None => None,
     }
     .ok_or(AuthError::Invalid("unknown signing key"))?;
-    jwt.verify(key.public_jwk())
+    jwt.verify_with(key.verifying_key())
         .map_err(|_| AuthError::Invalid("bad signature"))?;
     let tid = jwt.str_claim("tid").ok_or(AuthError::Invalid("no tid"))?;
     if jwt.str_claim("iss") != Some(format!("https://sts.windows.net/{tid}/").as_str()) {

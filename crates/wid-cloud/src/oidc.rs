@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use wid_jose::Jwk;
+use wid_jose::{Jwk, VerifyingKey};
 use wid_model::aadsts::Aadsts;
 
 use crate::state::CloudConfig;
@@ -15,9 +15,12 @@ pub const MIN_REFETCH_INTERVAL: i64 = 10;
 /// A cached JWKS is used at most this long (seconds) before it is fetched again.
 pub const CACHE_TTL: i64 = 24 * 3600;
 
+/// One issuer's keys as fetched: each parsed once for verification. A key that cannot
+/// verify RS256 (another type, a broken modulus) is kept by its `kid` as unusable, so that
+/// an assertion naming it fails its signature check, as it does at Entra.
 #[derive(Debug)]
 struct Entry {
-    keys: Vec<Jwk>,
+    keys: Vec<(Option<String>, Option<Arc<VerifyingKey>>)>,
     fetched_at: i64,
 }
 
@@ -64,14 +67,21 @@ impl OidcCache {
             .cloned()
     }
 
-    /// The key `kid` of `issuer`: from the cache, or fetched (again) when unknown.
-    pub async fn key(&self, issuer: &str, kid: &str, now: i64) -> Result<Jwk, Aadsts> {
+    /// The key `kid` of `issuer`, parsed: from the cache, or fetched (again) when unknown.
+    /// A key published under `kid` that cannot verify RS256 is AADSTS700027 (invalid
+    /// signature).
+    pub async fn key(
+        &self,
+        issuer: &str,
+        kid: &str,
+        now: i64,
+    ) -> Result<Arc<VerifyingKey>, Aadsts> {
         let cached = self.cached(issuer);
         if let Some(e) = &cached
             && now - e.fetched_at < CACHE_TTL
         {
             if let Some(k) = find(&e.keys, kid) {
-                return Ok(k);
+                return k;
             }
             if now - e.fetched_at < MIN_REFETCH_INTERVAL {
                 return Err(Aadsts::SigningKeyNotFound {
@@ -86,7 +96,13 @@ impl OidcCache {
             Err(_) => &self.fetches_failed,
         };
         counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let keys = fetched?;
+        let keys: Vec<_> = fetched?
+            .iter()
+            .map(|jwk| {
+                let parsed = VerifyingKey::from_jwk(jwk).ok().map(Arc::new);
+                (jwk.common.key_id.clone(), parsed)
+            })
+            .collect();
         let found = find(&keys, kid);
         self.entries
             .lock()
@@ -98,9 +114,11 @@ impl OidcCache {
                     fetched_at: now,
                 }),
             );
-        found.ok_or_else(|| Aadsts::SigningKeyNotFound {
-            kid: kid.into(),
-            issuer: issuer.into(),
+        found.unwrap_or_else(|| {
+            Err(Aadsts::SigningKeyNotFound {
+                kid: kid.into(),
+                issuer: issuer.into(),
+            })
         })
     }
 
@@ -168,8 +186,11 @@ impl OidcCache {
     }
 }
 
-fn find(keys: &[Jwk], kid: &str) -> Option<Jwk> {
-    keys.iter()
-        .find(|k| k.common.key_id.as_deref() == Some(kid))
-        .cloned()
+/// The key published as `kid`: `None` when there is none, an error when it is unusable.
+fn find(
+    keys: &[(Option<String>, Option<Arc<VerifyingKey>>)],
+    kid: &str,
+) -> Option<Result<Arc<VerifyingKey>, Aadsts>> {
+    let (_, parsed) = keys.iter().find(|(k, _)| k.as_deref() == Some(kid))?;
+    Some(parsed.clone().ok_or(Aadsts::InvalidSignature))
 }

@@ -21,6 +21,16 @@ fn rs256(c: &mut Criterion) {
                 .expect("verify")
         })
     });
+    // The key parsed once, as the token service holds an issuer's keys.
+    let parsed = key.verifying_key();
+    c.bench_function("rs256_verify_jwt_parsed_key", |b| {
+        b.iter(|| {
+            UnverifiedJwt::parse(&token)
+                .expect("parse")
+                .verify_with(parsed)
+                .expect("verify")
+        })
+    });
 }
 
 criterion_group!(benches, rs256);

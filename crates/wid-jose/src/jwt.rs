@@ -2,9 +2,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::jwk::Jwk;
 use serde_json::{Map, Value};
+
+use crate::VerifyingKey;
 
 /// What can go wrong with keys and tokens.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -108,9 +109,15 @@ impl<'a> UnverifiedJwt<'a> {
         }
     }
 
-    /// Checks the RS256 signature with `jwk`.
+    /// Checks the RS256 signature with `jwk` (parsed for this one call; a key used again
+    /// is cheaper as a [`VerifyingKey`], see [`UnverifiedJwt::verify_with`]).
     pub fn verify(&self, jwk: &Jwk) -> Result<(), JoseError> {
         verify_rs256(self.signing_input, self.signature, jwk)
+    }
+
+    /// Checks the RS256 signature with a parsed key.
+    pub fn verify_with(&self, key: &VerifyingKey) -> Result<(), JoseError> {
+        key.verify(self.signing_input.as_bytes(), self.signature)
     }
 }
 
@@ -124,23 +131,7 @@ fn decode_object(part: &str) -> Result<Map<String, Value>, JoseError> {
 
 /// Verifies an RS256 signature over `signing_input` with an RSA JWK.
 pub fn verify_rs256(signing_input: &str, signature_b64: &str, jwk: &Jwk) -> Result<(), JoseError> {
-    let AlgorithmParameters::RSA(rsa) = &jwk.algorithm else {
-        return Err(JoseError::Key("not an RSA key".into()));
-    };
-    let key = DecodingKey::from_rsa_components(&rsa.n, &rsa.e)
-        .map_err(|e| JoseError::Key(e.to_string()))?;
-    if b64url_decode(signature_b64).is_err() {
-        return Err(JoseError::BadSignature);
-    }
-    match jsonwebtoken::crypto::verify(
-        signature_b64,
-        signing_input.as_bytes(),
-        &key,
-        Algorithm::RS256,
-    ) {
-        Ok(true) => Ok(()),
-        _ => Err(JoseError::BadSignature),
-    }
+    VerifyingKey::from_jwk(jwk)?.verify(signing_input.as_bytes(), signature_b64)
 }
 
 #[cfg(test)]

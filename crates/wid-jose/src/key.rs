@@ -12,6 +12,7 @@ use jsonwebtoken::{Algorithm, EncodingKey};
 use serde::Serialize;
 use wid_model::secret::Secret;
 
+use crate::VerifyingKey;
 use crate::jwt::{JoseError, b64url};
 
 /// An RS256 signing key: the parsed key pair, its PKCS#8 PEM and its public JWK.
@@ -22,6 +23,7 @@ pub struct SigningKey {
     pair: KeyPair,
     pem: Secret,
     jwk: Jwk,
+    verifying: VerifyingKey,
 }
 
 impl fmt::Debug for SigningKey {
@@ -58,11 +60,13 @@ impl SigningKey {
         jwk.common.key_id = Some(kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         jwk.common.key_algorithm = Some(KeyAlgorithm::RS256);
+        let verifying = VerifyingKey::from_jwk(&jwk)?;
         Ok(Self {
             kid,
             pair,
             pem: Secret::from(pem),
             jwk,
+            verifying,
         })
     }
 
@@ -79,6 +83,11 @@ impl SigningKey {
     /// The public key as a JWK (`kty`, `use`, `alg`, `kid`, `n`, `e`).
     pub fn public_jwk(&self) -> &Jwk {
         &self.jwk
+    }
+
+    /// The public key, parsed for verifying what this key signed.
+    pub fn verifying_key(&self) -> &VerifyingKey {
+        &self.verifying
     }
 
     /// Signs `message` with RSASSA-PKCS1-v1_5 SHA-256 and returns the signature bytes.

@@ -2,17 +2,20 @@
 //!
 //! A thin layer: RSA keys are generated and used for signing through `aws-lc-rs` (the same
 //! crypto provider as rustls), JWK types and signature verification come from
-//! `jsonwebtoken`. What this crate adds is the shape wid needs: a [`SigningKey`] that keeps
-//! its parsed key pair for fast signing, an [`UnverifiedJwt`] that separates parsing (where
+//! `jsonwebtoken`, verification from `aws-lc-rs`. What this crate adds is the shape wid needs:
+//! a [`SigningKey`] that keeps its parsed key pair for fast signing, a [`VerifyingKey`]
+//! parsed once per published key for fast verification, an [`UnverifiedJwt`] that separates parsing (where
 //! Entra reports AADSTS50027) from verification (where it reports 700027/7000272), and
 //! RFC 7638 key ids.
 
 mod jwt;
 mod key;
+mod verifying;
 
 pub use jsonwebtoken::jwk::{Jwk, JwkSet};
 pub use jwt::{JoseError, UnverifiedJwt, b64url, b64url_decode, verify_rs256};
 pub use key::SigningKey;
+pub use verifying::VerifyingKey;
 
 /// SHA-256 of `data`, as lower-case hex.
 pub fn sha256_hex(data: &[u8]) -> String {

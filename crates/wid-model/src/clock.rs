@@ -22,7 +22,8 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     /// Whole seconds need no more than the kernel's tick time: on Linux the coarse real-time
     /// clock (a few milliseconds behind at most), read in a fraction of the precise clock's
-    /// time; it is read on every cached token lookup.
+    /// time; it is read on every cached token lookup. Through libc (rustix's `use-libc`): rustix's
+    /// own vDSO lookup crashes under valgrind (bytecodealliance/rustix#1559).
     #[cfg(target_os = "linux")]
     fn now(&self) -> i64 {
         rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse).tv_sec
@@ -105,5 +106,33 @@ mod tests {
                 "{before} {now} {after}"
             );
         }
+    }
+
+    /// Run by [`the_clock_reads_under_valgrind`] inside valgrind: reads both clocks.
+    #[test]
+    fn read_both_clocks() {
+        assert!(SystemClock.now() > 1_704_067_200);
+        assert!(SystemClock.now_millis() > 1_704_067_200_000);
+    }
+
+    /// rustix's own vDSO lookup crashed under valgrind (bytecodealliance/rustix#1559), and
+    /// so did `wid up` at its first clock read; the clock goes through libc now. This test
+    /// runs its own binary's [`read_both_clocks`] under `valgrind --tool=none`.
+    #[test]
+    fn the_clock_reads_under_valgrind() {
+        let exe = std::env::current_exe().expect("the test binary");
+        let out = std::process::Command::new("valgrind")
+            .args(["--tool=none", "--error-exitcode=99", "-q"])
+            .arg(&exe)
+            .args(["--exact", "clock::tests::read_both_clocks", "--test-threads=1"])
+            .output()
+            .expect("valgrind is required (apt-get install valgrind)");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "under valgrind: {}\n{stdout}\n{stderr}",
+            out.status
+        );
     }
 }

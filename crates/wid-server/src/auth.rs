@@ -2,11 +2,11 @@
 //! from the stand-in token service for the wid API audience, verified with the tenant's
 //! JWKS fetched over HTTPS (as any resource verifies Entra tokens).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
-use wid_jose::{Jwk, UnverifiedJwt};
+use wid_jose::{UnverifiedJwt, VerifyingKey};
 
 use crate::error::ApiError;
 
@@ -19,7 +19,8 @@ pub struct StsVerifier {
     authority: String,
     tenant_id: String,
     http: reqwest::Client,
-    keys: Mutex<(Vec<Jwk>, i64)>,
+    /// The tenant's keys, each parsed once, and when they were fetched.
+    keys: Mutex<(Vec<Arc<VerifyingKey>>, i64)>,
 }
 
 impl StsVerifier {
@@ -33,12 +34,8 @@ impl StsVerifier {
         }
     }
 
-    async fn key(&self, kid: &str, now: i64) -> Option<Jwk> {
-        let find = |keys: &[Jwk]| {
-            keys.iter()
-                .find(|k| k.common.key_id.as_deref() == Some(kid))
-                .cloned()
-        };
+    async fn key(&self, kid: &str, now: i64) -> Option<Arc<VerifyingKey>> {
+        let find = |keys: &[Arc<VerifyingKey>]| keys.iter().find(|k| k.kid() == Some(kid)).cloned();
         {
             let g = self.keys.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(k) = find(&g.0) {
@@ -58,8 +55,14 @@ impl StsVerifier {
             .ok()?;
         let body = wid_credential::read_capped(resp, 256 * 1024).await.ok()?;
         let set: wid_jose::JwkSet = serde_json::from_slice(&body).ok()?;
-        let found = find(&set.keys);
-        *self.keys.lock().unwrap_or_else(|e| e.into_inner()) = (set.keys, now);
+        // Keys that cannot verify RS256 are left out: a token naming one is unknown.
+        let keys: Vec<Arc<VerifyingKey>> = set
+            .keys
+            .iter()
+            .filter_map(|k| VerifyingKey::from_jwk(k).ok().map(Arc::new))
+            .collect();
+        let found = find(&keys);
+        *self.keys.lock().unwrap_or_else(|e| e.into_inner()) = (keys, now);
         found
     }
 
@@ -73,7 +76,7 @@ impl StsVerifier {
             .key(jwt.kid().unwrap_or(""), now)
             .await
             .ok_or("unknown signing key")?;
-        jwt.verify(&key).map_err(|_| "bad signature")?;
+        jwt.verify_with(&key).map_err(|_| "bad signature")?;
         if jwt.str_claim("iss")
             != Some(format!("https://sts.windows.net/{}/", self.tenant_id).as_str())
         {

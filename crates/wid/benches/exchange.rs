@@ -23,17 +23,14 @@ fn bench(c: &mut Criterion) {
     let (assertion, _) =
         wid_cloud::issuer::mint(&state, "airflow", "airflow-worker", &[], 3600, None).unwrap();
     let params = TokenParams::from_pairs(vec![
-        ("client_assertion".into(), assertion.into_exposed()),
+        ("client_assertion", assertion.into_exposed()),
         (
-            "client_assertion_type".into(),
+            "client_assertion_type",
             wid_model::aadsts::JWT_BEARER.into(),
         ),
-        ("client_id".into(), identity.client_id.clone()),
-        ("grant_type".into(), "client_credentials".into()),
-        (
-            "scope".into(),
-            "https://management.azure.com/.default".into(),
-        ),
+        ("client_id", identity.client_id.clone()),
+        ("grant_type", "client_credentials".into()),
+        ("scope", "https://management.azure.com/.default".into()),
     ])
     .expect("no duplicate parameters");
     let tenant = state.defaults.tenant_id.clone();

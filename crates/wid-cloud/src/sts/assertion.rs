@@ -66,7 +66,8 @@ pub async fn validate_assertion<'f>(
     // Only now, for an issuer that a credential names, is the issuer's metadata fetched.
     let kid = jwt.kid().unwrap_or("");
     let key = s.oidc.key(iss, kid, now).await?;
-    jwt.verify(&key).map_err(|_| Aadsts::InvalidSignature)?;
+    jwt.verify_with(&key)
+        .map_err(|_| Aadsts::InvalidSignature)?;
     let by_subject: Vec<&FederatedCredential> = by_issuer
         .iter()
         .copied()

@@ -59,24 +59,31 @@ const KNOWN_PARAMS: [&str; 7] = [
 
 impl TokenParams {
     /// From decoded form pairs. Empty values count as absent (RFC 6749 §3.2); a parameter the
-    /// endpoint reads given twice is AADSTS9000411.
-    pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self, Aadsts> {
+    /// endpoint reads given twice is AADSTS9000411. Only the parameters read are copied.
+    pub fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<Self, Aadsts>
+    where
+        K: AsRef<str>,
+        V: AsRef<str> + Into<String>,
+    {
         let mut p = TokenParams::default();
         for (k, v) in pairs {
-            if v.is_empty() || !KNOWN_PARAMS.contains(&k.as_str()) {
+            let name = k.as_ref();
+            if v.as_ref().is_empty() || !KNOWN_PARAMS.contains(&name) {
                 continue;
             }
-            let taken = match k.as_str() {
-                "grant_type" => put(&mut p.grant_type, v),
-                "client_id" => put(&mut p.client_id, v),
-                "scope" => put(&mut p.scope, v),
-                "resource" => put(&mut p.resource, v),
-                "client_assertion" => put(&mut p.client_assertion, Secret::from(v)),
-                "client_assertion_type" => put(&mut p.client_assertion_type, v),
-                _ => put(&mut p.client_secret, Secret::from(v)),
+            let taken = match name {
+                "grant_type" => put(&mut p.grant_type, v.into()),
+                "client_id" => put(&mut p.client_id, v.into()),
+                "scope" => put(&mut p.scope, v.into()),
+                "resource" => put(&mut p.resource, v.into()),
+                "client_assertion" => put(&mut p.client_assertion, Secret::from(v.into())),
+                "client_assertion_type" => put(&mut p.client_assertion_type, v.into()),
+                _ => put(&mut p.client_secret, Secret::from(v.into())),
             };
             if !taken {
-                return Err(Aadsts::DuplicateParameter { name: k });
+                return Err(Aadsts::DuplicateParameter {
+                    name: name.to_string(),
+                });
             }
         }
         Ok(p)
@@ -85,11 +92,10 @@ impl TokenParams {
     /// The parameters of a token request: its `application/x-www-form-urlencoded` body and its
     /// `Authorization` header, if any. This is everything the token endpoint reads from the
     /// request before the exchange; it never fails on the encoding (non-UTF-8 bytes become
-    /// U+FFFD and an undecodable body counts as empty), only with the AADSTS errors of
-    /// [`TokenParams::from_pairs`] and [`TokenParams::with_authorization`].
+    /// U+FFFD), only with the AADSTS errors of [`TokenParams::from_pairs`] and
+    /// [`TokenParams::with_authorization`].
     pub fn from_request(body: &[u8], authorization: Option<&str>) -> Result<Self, Aadsts> {
-        let pairs = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default();
-        Self::from_pairs(pairs)?.with_authorization(authorization)
+        Self::from_pairs(super::form::pairs(body))?.with_authorization(authorization)
     }
 
     /// Adds HTTP Basic client authentication (`client_secret_basic`, RFC 6749 §2.3.1) from
@@ -536,20 +542,16 @@ mod tests {
     #[test]
     fn params_redact_and_refuse_duplicates() {
         let p = TokenParams::from_pairs(vec![
-            ("client_assertion".into(), "SECRET-JWT".into()),
-            ("client_id".into(), "a".into()),
-            ("client_id".into(), "".into()),
-            ("unknown".into(), "x".into()),
-            ("unknown".into(), "y".into()),
+            ("client_assertion", "SECRET-JWT"),
+            ("client_id", "a"),
+            ("client_id", ""),
+            ("unknown", "x"),
+            ("unknown", "y"),
         ])
         .unwrap();
         assert_eq!(p.client_id.as_deref(), Some("a"));
         assert!(!format!("{p:?}").contains("SECRET"));
-        let e = TokenParams::from_pairs(vec![
-            ("scope".into(), "a".into()),
-            ("scope".into(), "a".into()),
-        ])
-        .unwrap_err();
+        let e = TokenParams::from_pairs(vec![("scope", "a"), ("scope", "a")]).unwrap_err();
         assert_eq!(
             e,
             Aadsts::DuplicateParameter {

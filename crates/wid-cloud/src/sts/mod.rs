@@ -6,6 +6,7 @@ mod assertion;
 mod discovery;
 mod error;
 mod exchange;
+mod form;
 mod token;
 
 use axum::Router;

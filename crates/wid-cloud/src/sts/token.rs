@@ -1,17 +1,15 @@
 //! `POST /{tenant}/oauth2/v2.0/token` and `POST /{tenant}/oauth2/token`: thin handlers that
 //! read the form and hand it to [`super::exchange`].
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use wid_model::aadsts::Aadsts;
 
 use super::MAX_BODY;
 use super::error::StsError;
-use super::exchange::{Endpoint, TokenParams, exchange};
+use super::exchange::{Endpoint, IssuedToken, TokenParams, exchange};
 use crate::body::{BodyError, close_unless_drained, read_capped};
 use crate::state::CloudState;
 
@@ -83,24 +81,14 @@ async fn handle(
     };
     match exchange(&s, &tenant, endpoint, &params).await {
         Ok(issued) => {
-            let body = match endpoint {
-                Endpoint::V2 => json!({
-                    "token_type": "Bearer",
-                    "expires_in": issued.expires_in,
-                    "ext_expires_in": issued.expires_in,
-                    "access_token": issued.access_token.expose_str(),
-                }),
-                Endpoint::V1 => json!({
-                    "token_type": "Bearer",
-                    "expires_in": issued.expires_in.to_string(),
-                    "ext_expires_in": issued.expires_in.to_string(),
-                    "expires_on": issued.expires_on.to_string(),
-                    "not_before": issued.not_before.to_string(),
-                    "resource": issued.resource,
-                    "access_token": issued.access_token.expose_str(),
-                }),
-            };
-            let mut resp = Json(body).into_response();
+            let mut resp = (
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                success_body(endpoint, &issued),
+            )
+                .into_response();
             resp.headers_mut().insert(
                 "cache-control",
                 HeaderValue::from_static("no-store, no-cache"),
@@ -118,6 +106,74 @@ async fn handle(
         }
         .into_response(),
     }
+}
+
+/// The body of an issued token, in Entra's field order. The v2 body is written straight
+/// into one buffer: its only string of any length is the access token, a compact JWS
+/// (base64url and dots) with nothing to escape. The v1 body (strings for numbers, and the
+/// resource, which may need escaping) goes through serde_json.
+fn success_body(endpoint: Endpoint, issued: &IssuedToken) -> Vec<u8> {
+    let token = issued.access_token.expose_str();
+    let plain = is_jws_text(token.as_bytes());
+    let body = match endpoint {
+        Endpoint::V2 if plain => {
+            let mut body = Vec::with_capacity(token.len() + 96);
+            body.extend_from_slice(br#"{"token_type":"Bearer","expires_in":"#);
+            body.extend_from_slice(issued.expires_in.to_string().as_bytes());
+            body.extend_from_slice(br#","ext_expires_in":"#);
+            body.extend_from_slice(issued.expires_in.to_string().as_bytes());
+            body.extend_from_slice(br#","access_token":""#);
+            body.extend_from_slice(token.as_bytes());
+            body.extend_from_slice(br#""}"#);
+            Ok(body)
+        }
+        Endpoint::V2 => serde_json::to_vec(&V2Body {
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            ext_expires_in: issued.expires_in,
+            access_token: token,
+        }),
+        Endpoint::V1 => serde_json::to_vec(&V1Body {
+            token_type: "Bearer",
+            expires_in: issued.expires_in.to_string(),
+            ext_expires_in: issued.expires_in.to_string(),
+            expires_on: issued.expires_on.to_string(),
+            not_before: issued.not_before.to_string(),
+            resource: &issued.resource,
+            access_token: token,
+        }),
+    };
+    body.unwrap_or_default()
+}
+
+/// Whether `text` holds only base64url characters and dots (a compact JWS), so that it can
+/// stand in a JSON string as it is. Branch-free over the bytes, so it compiles to vector
+/// compares (a per-byte early exit cost more than the JSON escaping it saves).
+fn is_jws_text(text: &[u8]) -> bool {
+    text.iter().fold(true, |ok, &b| {
+        ok & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_') | (b == b'.'))
+    })
+}
+
+/// The v2 success body, in Entra's order.
+#[derive(serde::Serialize)]
+struct V2Body<'a> {
+    token_type: &'static str,
+    expires_in: i64,
+    ext_expires_in: i64,
+    access_token: &'a str,
+}
+
+/// The v1 success body, in Entra's order: numbers as strings, as the v1 endpoint sends them.
+#[derive(serde::Serialize)]
+struct V1Body<'a> {
+    token_type: &'static str,
+    expires_in: String,
+    ext_expires_in: String,
+    expires_on: String,
+    not_before: String,
+    resource: &'a str,
+    access_token: &'a str,
 }
 
 /// The v2 endpoint (`scope`).
@@ -140,4 +196,61 @@ pub async fn token_v1(
 ) -> Response {
     let tenant = segments.get(0);
     handle(s, tenant, headers, body, Endpoint::V1).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wid_model::secret::Secret;
+
+    fn issued(token: &str) -> IssuedToken {
+        IssuedToken {
+            access_token: Secret::from(token.to_string()),
+            expires_in: 86_399,
+            expires_on: 1_800_086_399,
+            not_before: 1_799_999_700,
+            resource: "https://management.azure.com/\"q\"".into(),
+        }
+    }
+
+    #[test]
+    fn the_written_v2_body_is_the_json_serde_writes() {
+        let jws = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln-_0";
+        let written = success_body(Endpoint::V2, &issued(jws));
+        let i = issued(jws);
+        let serde = serde_json::to_vec(&V2Body {
+            token_type: "Bearer",
+            expires_in: i.expires_in,
+            ext_expires_in: i.expires_in,
+            access_token: jws,
+        })
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            String::from_utf8(serde).unwrap()
+        );
+        assert!(is_jws_text(jws.as_bytes()));
+        for odd in ["a\"b", "a\\b", "a\nb", "a b", "a+b", "a/b", "a=b", "\u{e9}"] {
+            assert!(!is_jws_text(odd.as_bytes()), "{odd:?}");
+        }
+        // A token with a character JSON must escape (never issued) still makes valid JSON.
+        let odd = success_body(Endpoint::V2, &issued("a\"b\\c"));
+        let v: serde_json::Value = serde_json::from_slice(&odd).unwrap();
+        assert_eq!(v["access_token"], "a\"b\\c");
+        assert_eq!(v["expires_in"], 86_399);
+    }
+
+    #[test]
+    fn the_v1_body_has_string_numbers_and_an_escaped_resource() {
+        let body = success_body(Endpoint::V1, &issued("x.y.z"));
+        let text = String::from_utf8(body).unwrap();
+        assert!(
+            text.starts_with(r#"{"token_type":"Bearer","expires_in":"86399","#),
+            "{text}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["resource"], "https://management.azure.com/\"q\"");
+        assert_eq!(v["expires_on"], "1800086399");
+        assert_eq!(v["not_before"], "1799999700");
+    }
 }
