@@ -124,7 +124,11 @@ mod tests {
         let out = std::process::Command::new("valgrind")
             .args(["--tool=none", "--error-exitcode=99", "-q"])
             .arg(&exe)
-            .args(["--exact", "clock::tests::read_both_clocks", "--test-threads=1"])
+            .args([
+                "--exact",
+                "clock::tests::read_both_clocks",
+                "--test-threads=1",
+            ])
             .output()
             .expect("valgrind is required (apt-get install valgrind)");
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -704,7 +704,8 @@ async fn oversized_requests_get_an_answer_in_each_systems_shape() {
 
 /// An OIDC issuer of its own on a loopback port (HTTPS with the test server's certificate,
 /// which the token service trusts): under `/good` a discovery document that names its own
-/// issuer, under `/mixup` one that names `/good` (the document of another issuer).
+/// issuer, under `/mixup` one that names `/good` (the document of another issuer). Its JWKS
+/// holds `key` and an EC key under the kid `ec-key`, which cannot verify RS256.
 async fn loopback_issuer(
     c: &TestCloud,
     key: &wid_jose::SigningKey,
@@ -718,7 +719,11 @@ async fn loopback_issuer(
         "https://127.0.0.1:{}",
         listener.local_addr().unwrap().port()
     );
-    let jwks = json!({"keys": [key.public_jwk()]});
+    let jwks = json!({"keys": [key.public_jwk(), {
+        "kty": "EC", "crv": "P-256", "kid": "ec-key", "use": "sig",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"
+    }]});
     let doc = |b: &str, issuer: String| {
         json!({
             "issuer": issuer,
@@ -799,5 +804,21 @@ async fn another_issuers_discovery_document_is_not_trusted() {
         .exchange(&client_id, &token_from(&format!("{base}/good")), SCOPE_ARM)
         .await;
     assert_eq!(s, 200, "{v}");
+    // A kid the issuer publishes, but for a key that cannot verify RS256 (from the cache
+    // the exchange above filled): an invalid signature, as at Entra, not an unknown key.
+    let ec_kid = key
+        .sign_jwt(
+            &json!({"aud": ["api://AzureADTokenExchange"], "iss": format!("{base}/good"), "sub": sub, "iat": now, "nbf": now, "exp": now + 3600}),
+            &[("kid", "ec-key")],
+        )
+        .unwrap();
+    let r = c.exchange(&client_id, &ec_kid, SCOPE_ARM).await;
+    assert_aadsts(
+        &r,
+        401,
+        "invalid_client",
+        700027,
+        &["failed signature validation"],
+    );
     handle.shutdown();
 }
