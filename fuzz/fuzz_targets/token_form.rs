@@ -43,7 +43,10 @@ fuzz_target!(|data: &[u8]| {
             .into_iter()
             .flatten()
             .any(|s| s.contains(secret.expose_str()));
-        if secret.expose_str().len() >= 12 && !elsewhere {
+        // Nor is a secret that spells a field name (`client_secret=client_secret`).
+        let skeleton = format!("{:?} Some([redacted])", TokenParams::default());
+        let a_name = skeleton.contains(secret.expose_str());
+        if secret.expose_str().len() >= 12 && !elsewhere && !a_name {
             assert!(!debug.contains(secret.expose_str()), "a secret in {debug}");
         }
     }

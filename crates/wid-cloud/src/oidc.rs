@@ -15,13 +15,20 @@ pub const MIN_REFETCH_INTERVAL: i64 = 10;
 /// A cached JWKS is used at most this long (seconds) before it is fetched again.
 pub const CACHE_TTL: i64 = 24 * 3600;
 
-/// One issuer's keys as fetched: each parsed once for verification. A key that cannot
-/// verify RS256 (another type, a broken modulus) is kept by its `kid` as unusable, so that
-/// an assertion naming it fails its signature check, as it does at Entra.
+/// One issuer's keys as fetched.
 #[derive(Debug)]
 struct Entry {
-    keys: Vec<(Option<String>, Option<Arc<VerifyingKey>>)>,
+    keys: Vec<IssuerKey>,
     fetched_at: i64,
+}
+
+/// A key of an issuer's JWKS, parsed once for verification. A key that cannot verify RS256
+/// (another type, a broken modulus) is kept under its `kid` as unusable, so that an
+/// assertion naming it fails its signature check, as it does at Entra.
+#[derive(Debug)]
+struct IssuerKey {
+    kid: Option<String>,
+    parsed: Option<Arc<VerifyingKey>>,
 }
 
 /// Issuer metadata cache.
@@ -98,9 +105,9 @@ impl OidcCache {
         counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let keys: Vec<_> = fetched?
             .iter()
-            .map(|jwk| {
-                let parsed = VerifyingKey::from_jwk(jwk).ok().map(Arc::new);
-                (jwk.common.key_id.clone(), parsed)
+            .map(|jwk| IssuerKey {
+                kid: jwk.common.key_id.clone(),
+                parsed: VerifyingKey::from_jwk(jwk).ok().map(Arc::new),
             })
             .collect();
         let found = find(&keys, kid);
@@ -187,10 +194,7 @@ impl OidcCache {
 }
 
 /// The key published as `kid`: `None` when there is none, an error when it is unusable.
-fn find(
-    keys: &[(Option<String>, Option<Arc<VerifyingKey>>)],
-    kid: &str,
-) -> Option<Result<Arc<VerifyingKey>, Aadsts>> {
-    let (_, parsed) = keys.iter().find(|(k, _)| k.as_deref() == Some(kid))?;
-    Some(parsed.clone().ok_or(Aadsts::InvalidSignature))
+fn find(keys: &[IssuerKey], kid: &str) -> Option<Result<Arc<VerifyingKey>, Aadsts>> {
+    let key = keys.iter().find(|k| k.kid.as_deref() == Some(kid))?;
+    Some(key.parsed.clone().ok_or(Aadsts::InvalidSignature))
 }
