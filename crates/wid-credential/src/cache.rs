@@ -169,6 +169,14 @@ fn key_is(key: &str, tenant: &str, scopes: &[&str]) -> bool {
     rest.is_empty()
 }
 
+/// The entry of `key` (`\n`-joined) in one snapshot.
+fn entry_in<'s>(slots: &'s Slots, key: &str) -> Option<&'s Entry> {
+    slots
+        .get(&hash_parts(key.split('\n')))?
+        .iter()
+        .find(|e| &*e.slot.key == key)
+}
+
 /// Tokens by key (tenant, client, scopes).
 ///
 /// Readers load one snapshot of every key's token ([`ArcSwap`]); writers (a new key, a new
@@ -188,13 +196,7 @@ impl TokenCache {
     }
 
     fn find(&self, key: &str) -> Option<Entry> {
-        let hash = hash_parts(key.split('\n'));
-        self.slots
-            .load()
-            .get(&hash)?
-            .iter()
-            .find(|e| &*e.slot.key == key)
-            .cloned()
+        entry_in(&self.slots.load(), key).cloned()
     }
 
     /// The entry of `key`, created (without a token) when there is none.
@@ -237,13 +239,7 @@ impl TokenCache {
     /// The cached token for `key` if it needs no refresh at `now` (read in place: one
     /// reference count, for the token).
     pub fn peek(&self, key: &str, now: i64) -> Option<AccessToken> {
-        let hash = hash_parts(key.split('\n'));
-        self.slots
-            .load()
-            .get(&hash)?
-            .iter()
-            .find(|e| &*e.slot.key == key)?
-            .fresh(now)
+        entry_in(&self.slots.load(), key)?.fresh(now)
     }
 
     /// The cached token for the key made of `tenant` and `scopes` (as `get_or_fetch`'s key

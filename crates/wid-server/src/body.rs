@@ -179,7 +179,8 @@ pub fn response_body(c: &Connection) -> ConnectionBody<'_> {
 }
 
 /// A connection as the API returns it, borrowed from the stored one; fields in the sorted
-/// order `serde_json`'s maps write, so both ways give the same text.
+/// order `serde_json`'s maps write, so both ways give the same text. The password and
+/// `extra` are what the route may show: masked for every route but the export.
 #[derive(Debug, serde::Serialize)]
 pub struct ConnectionBody<'a> {
     conn_type: Option<&'a str>,
@@ -188,7 +189,7 @@ pub struct ConnectionBody<'a> {
     extra: Option<String>,
     host: Option<&'a str>,
     login: Option<&'a str>,
-    password: Option<&'static str>,
+    password: Option<&'a str>,
     port: Option<i64>,
     schema: Option<&'a str>,
     team_name: Option<&'a str>,
@@ -197,27 +198,34 @@ pub struct ConnectionBody<'a> {
 /// A connection with its secrets, for the administrator's export route only: the real
 /// password and `extra` unmasked, in the same shape as [`response`].
 pub fn secret_response(c: &Connection) -> Value {
-    shaped(c, c.password_str(), c.extra_str().map(str::to_string))
-}
-
-fn shaped(c: &Connection, password: Option<&str>, extra: Option<String>) -> Value {
-    json!({
-        "connection_id": c.conn_id,
-        "conn_type": c.conn_type,
-        "description": c.description,
-        "host": c.host,
-        "login": c.login,
-        "schema": c.schema,
-        "port": c.port,
-        "password": password,
-        "extra": extra,
-        "team_name": null,
-    })
+    let body = ConnectionBody {
+        password: c.password_str(),
+        extra: c.extra_str().map(str::to_string),
+        ..response_body(c)
+    };
+    serde_json::to_value(body).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The API's connection shape as a `json!` map, as the routes built it before
+    /// [`ConnectionBody`]: the reference the borrowed body must match.
+    fn shaped(c: &Connection, password: Option<&str>, extra: Option<String>) -> Value {
+        json!({
+            "connection_id": c.conn_id,
+            "conn_type": c.conn_type,
+            "description": c.description,
+            "host": c.host,
+            "login": c.login,
+            "schema": c.schema,
+            "port": c.port,
+            "password": password,
+            "extra": extra,
+            "team_name": null,
+        })
+    }
 
     #[test]
     fn the_borrowed_body_writes_what_the_value_writes() {
@@ -247,6 +255,10 @@ mod tests {
             assert_eq!(
                 response(&c),
                 serde_json::from_str::<Value>(&via_value).unwrap()
+            );
+            assert_eq!(
+                secret_response(&c),
+                shaped(&c, c.password_str(), c.extra_str().map(str::to_string))
             );
         }
     }

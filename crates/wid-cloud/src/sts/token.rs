@@ -117,11 +117,12 @@ fn success_body(endpoint: Endpoint, issued: &IssuedToken) -> Vec<u8> {
     let plain = is_jws_text(token.as_bytes());
     let body = match endpoint {
         Endpoint::V2 if plain => {
+            let expires_in = issued.expires_in.to_string();
             let mut body = Vec::with_capacity(token.len() + 96);
             body.extend_from_slice(br#"{"token_type":"Bearer","expires_in":"#);
-            body.extend_from_slice(issued.expires_in.to_string().as_bytes());
+            body.extend_from_slice(expires_in.as_bytes());
             body.extend_from_slice(br#","ext_expires_in":"#);
-            body.extend_from_slice(issued.expires_in.to_string().as_bytes());
+            body.extend_from_slice(expires_in.as_bytes());
             body.extend_from_slice(br#","access_token":""#);
             body.extend_from_slice(token.as_bytes());
             body.extend_from_slice(br#""}"#);
